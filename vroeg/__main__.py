@@ -1,0 +1,3 @@
+from vroeg.cli import main
+
+main()

@@ -1,0 +1,77 @@
+"""Bank files and the transactions they carry."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from vroeg.portfolio.models import Tenancy
+
+
+class BankFile(models.Model):
+    class Status(models.TextChoices):
+        IMPORTED = "imported", "ingelezen / imported"
+        REFUSED = "refused", "geweigerd / refused"
+
+    name = models.CharField("bestand / file", max_length=255)
+    sha256 = models.CharField(max_length=64, unique=True)
+    format = models.CharField("formaat / format", max_length=40, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    reason = models.TextField("reden / reason", blank=True)
+    received_at = models.DateTimeField("ontvangen / received", auto_now_add=True)
+    statements = models.PositiveIntegerField(default=0)
+    entries = models.PositiveIntegerField(default=0)
+    new_entries = models.PositiveIntegerField(default=0)
+    duplicate_entries = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "bankbestand / bank file"
+        verbose_name_plural = "bankbestanden / bank files"
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TxnStatus(models.TextChoices):
+    NEW = "new", "nieuw / new"
+    MATCHED = "matched", "gekoppeld / matched"
+    UNMATCHED = "unmatched", "niet gekoppeld / unmatched"
+    IGNORED = "ignored", "genegeerd / ignored"
+
+
+class BankTransaction(models.Model):
+    """One booked bank entry (credit positive). Unique by entry_key across files."""
+
+    file = models.ForeignKey(BankFile, on_delete=models.PROTECT, related_name="transactions")
+    entry_key = models.CharField(max_length=64, unique=True)
+    account_iban = models.CharField("rekening / account", max_length=34)
+    amount = models.DecimalField("bedrag / amount", max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, default="EUR")
+    booked_on = models.DateField("boekdatum / booked on", db_index=True)
+    value_on = models.DateField("valutadatum / value date", null=True, blank=True)
+    counterparty_name = models.CharField("tegenpartij / counterparty", max_length=200, blank=True)
+    counterparty_iban = models.CharField("IBAN tegenpartij", max_length=34, blank=True,
+                                         db_index=True)
+    remittance = models.TextField("omschrijving / remittance", blank=True)
+    creditor_reference = models.CharField("betalingskenmerk / reference", max_length=40,
+                                          blank=True, db_index=True)
+    end_to_end_id = models.CharField(max_length=80, blank=True)
+    mandate_id = models.CharField(max_length=80, blank=True)
+    bank_reference = models.CharField(max_length=80, blank=True)
+    reversal = models.BooleanField("storno / reversal", default=False)
+    return_reason = models.CharField("retourreden / return reason", max_length=8, blank=True)
+    status = models.CharField(max_length=10, choices=TxnStatus.choices, default=TxnStatus.NEW,
+                              db_index=True)
+    tenancy = models.ForeignKey(Tenancy, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="bank_transactions")
+    match_reason = models.CharField("koppelreden / match reason", max_length=200, blank=True)
+    matched_by = models.CharField("gekoppeld door / matched by", max_length=100, blank=True)
+    matched_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "banktransactie / bank transaction"
+        verbose_name_plural = "banktransacties / bank transactions"
+        ordering = ["-booked_on", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.booked_on} {self.amount} {self.counterparty_name}"

@@ -1,0 +1,44 @@
+"""The tenant ledger: append-only. Corrections are new entries, never edits."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from vroeg.portfolio.models import Tenancy
+
+
+class EntryKind(models.TextChoices):
+    OPENING = "opening", "beginsaldo / opening balance"
+    CHARGE = "charge", "huur / rent charge"
+    PAYMENT = "payment", "betaling / payment"
+    REVERSAL = "reversal", "storno / reversal"
+    ADJUSTMENT = "adjustment", "correctie / adjustment"
+
+
+class LedgerEntry(models.Model):
+    """amount > 0: the tenant owes more (charge, reversal); amount < 0: paid or credited."""
+
+    tenancy = models.ForeignKey(Tenancy, on_delete=models.PROTECT, related_name="ledger")
+    kind = models.CharField("soort / kind", max_length=12, choices=EntryKind.choices)
+    amount = models.DecimalField("bedrag / amount", max_digits=12, decimal_places=2)
+    booked_on = models.DateField("boekdatum / booked on", db_index=True)
+    due_on = models.DateField("vervaldatum / due on", null=True, blank=True)
+    description = models.CharField("omschrijving / description", max_length=200, blank=True)
+    # Idempotency: every entry has a key from its source ("charge:<tenancy>:<due_on>",
+    # "bank:<transaction id>"); posting the same fact twice hits this constraint.
+    source_key = models.CharField(max_length=120, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "boeking / ledger entry"
+        verbose_name_plural = "grootboek huurders / ledger"
+        ordering = ["tenancy_id", "booked_on", "id"]
+        indexes = [models.Index(fields=["tenancy", "booked_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.booked_on} {self.kind} {self.amount}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.pk is not None:
+            raise ValueError("ledger entries are append-only; post a correction instead")
+        super().save(*args, **kwargs)

@@ -1,0 +1,124 @@
+"""Households, tenancies and the payers known for them (VERA: Relatie, Overeenkomst, Eenheid)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "e-mail"
+    SMS = "sms", "sms"
+    LETTER = "letter", "brief / letter"
+
+
+class Household(models.Model):
+    """Huishouden: the people; one household may hold several tenancies."""
+
+    code = models.CharField("relatiecode / party code", max_length=40, unique=True)
+    name = models.CharField("naam / name", max_length=200)
+    email = models.EmailField("e-mail", blank=True)
+    mobile = models.CharField("mobiel (E.164) / mobile", max_length=20, blank=True)
+    postal_street = models.CharField("straat / street", max_length=120, blank=True)
+    postal_house_number = models.CharField("huisnummer / number", max_length=20, blank=True)
+    postal_postcode = models.CharField("postcode", max_length=10, blank=True)
+    postal_city = models.CharField("plaats / city", max_length=80, blank=True)
+    language = models.CharField("taal / language", max_length=5, default="nl")
+    preferred_channel = models.CharField("voorkeurskanaal / preferred channel", max_length=10,
+                                         choices=Channel.choices, default=Channel.EMAIL)
+    letter_only = models.BooleanField("alleen brief / letter only", default=False)
+    no_sms = models.BooleanField("geen sms / no SMS", default=False)
+    no_email = models.BooleanField("geen e-mail / no email", default=False)
+    needs_interpreter = models.BooleanField("tolk nodig / needs interpreter", default=False)
+    no_automated_calls = models.BooleanField("geen automatische oproepen / no automated calls",
+                                             default=False)
+
+    class Meta:
+        verbose_name = "huishouden / household"
+        verbose_name_plural = "huishoudens / households"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class PaymentMethod(models.TextChoices):
+    TRANSFER = "transfer", "overboeking / transfer"
+    DIRECT_DEBIT = "direct_debit", "automatische incasso / direct debit"
+
+
+class Tenancy(models.Model):
+    """Huurovereenkomst (VERA Overeenkomst) for one unit (VERA Eenheid)."""
+
+    code = models.CharField("overeenkomstcode / tenancy code", max_length=40, unique=True)
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="tenancies",
+                                  verbose_name="huishouden / household")
+    unit_code = models.CharField("eenheidcode / unit code", max_length=40)
+    street = models.CharField("straat / street", max_length=120)
+    house_number = models.CharField("huisnummer / number", max_length=20)
+    postcode = models.CharField("postcode", max_length=10)
+    city = models.CharField("plaats / city", max_length=80)
+    start_on = models.DateField("ingangsdatum / start")
+    end_on = models.DateField("einddatum / end", null=True, blank=True)
+    net_rent = models.DecimalField("kale huur / net rent", max_digits=10, decimal_places=2)
+    service_costs = models.DecimalField("servicekosten / service costs", max_digits=10,
+                                        decimal_places=2, default=Decimal("0.00"))
+    due_day = models.PositiveSmallIntegerField("vervaldag / due day", default=1)
+    payment_method = models.CharField("betaalwijze / payment method", max_length=20,
+                                      choices=PaymentMethod.choices, default=PaymentMethod.TRANSFER)
+    mandate_reference = models.CharField("machtigingskenmerk / mandate id", max_length=35, blank=True)
+    mandate_signed_on = models.DateField("machtiging getekend / mandate signed", null=True, blank=True)
+    payment_reference = models.CharField("betalingskenmerk / payment reference", max_length=16,
+                                         unique=True)
+    opening_balance = models.DecimalField("beginsaldo / opening balance", max_digits=12,
+                                          decimal_places=2, default=Decimal("0.00"))
+    opening_balance_on = models.DateField("beginsaldo per / opening balance on", null=True,
+                                          blank=True)
+    row_hash = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "huurovereenkomst / tenancy"
+        verbose_name_plural = "huurovereenkomsten / tenancies"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.street} {self.house_number}"
+
+    @property
+    def monthly_rent(self) -> Decimal:
+        return self.net_rent + self.service_costs
+
+
+class KnownPayer(models.Model):
+    """An IBAN known to pay for a tenancy: the tenant's own, or a linked third party."""
+
+    tenancy = models.ForeignKey(Tenancy, on_delete=models.CASCADE, related_name="known_payers")
+    iban = models.CharField("IBAN", max_length=34, db_index=True)
+    name = models.CharField("naam / name", max_length=200, blank=True)
+    third_party = models.BooleanField("derde / third party", default=False)
+    linked_by = models.CharField("gekoppeld door / linked by", max_length=100, default="import")
+
+    class Meta:
+        verbose_name = "bekende betaler / known payer"
+        verbose_name_plural = "bekende betalers / known payers"
+        constraints = [models.UniqueConstraint(fields=["tenancy", "iban"], name="uniq_payer")]
+
+    def __str__(self) -> str:
+        return f"{self.iban} -> {self.tenancy.code}"
+
+
+class ImportBatch(models.Model):
+    """One imported tenancy file: what it did."""
+
+    file_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    imported_at = models.DateTimeField(auto_now_add=True)
+    rows = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "import huurcontracten / tenancy import"
+        verbose_name_plural = "imports huurcontracten / tenancy imports"
