@@ -37,8 +37,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -72,7 +72,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VROEG_HOME / "vroeg.sqlite3",
+            "NAME": str(VROEG_HOME / "vroeg.sqlite3"),
             # WAL + NORMAL: one commit per household stays cheap; a crash loses
             # at most the transaction in flight, which the run redoes.
             "OPTIONS": {
@@ -87,6 +87,7 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Staff screens are Dutch; labels carry the English after a slash.
 LANGUAGE_CODE = "nl"
 LANGUAGES = [("nl", "Nederlands"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -96,6 +97,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VROEG_HOME / "static"
+# Static files are served by WhiteNoise (`vroeg serve` collects them into STATIC_ROOT).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 # Email: SMTP when a host is configured, otherwise .eml files in outbox/email.
 EMAIL_HOST = os.environ.get("VROEG_SMTP_HOST", "")

@@ -22,6 +22,8 @@ class BankFile(models.Model):
     entries = models.PositiveIntegerField(default=0)
     new_entries = models.PositiveIntegerField(default=0)
     duplicate_entries = models.PositiveIntegerField(default=0)
+    # Balances that do not add up, batches not split, pending entries left out.
+    warnings = models.TextField("waarschuwingen / warnings", blank=True)
 
     class Meta:
         verbose_name = "bankbestand / bank file"
@@ -45,6 +47,10 @@ class BankTransaction(models.Model):
     file = models.ForeignKey(BankFile, on_delete=models.PROTECT, related_name="transactions")
     entry_key = models.CharField(max_length=64, unique=True)
     account_iban = models.CharField("rekening / account", max_length=34)
+    statement_id = models.CharField("afschrift / statement", max_length=80, blank=True)
+    # False for notifications and status reports (camt.054, pain.002): they tell about
+    # a booking (a return and its reason) but are not the booking; post from statements.
+    booked = models.BooleanField("geboekt (afschrift) / booked (statement)", default=True)
     amount = models.DecimalField("bedrag / amount", max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3, default="EUR")
     booked_on = models.DateField("boekdatum / booked on", db_index=True)
@@ -52,6 +58,7 @@ class BankTransaction(models.Model):
     counterparty_name = models.CharField("tegenpartij / counterparty", max_length=200, blank=True)
     counterparty_iban = models.CharField("IBAN tegenpartij", max_length=34, blank=True,
                                          db_index=True)
+    counterparty_bic = models.CharField("BIC tegenpartij", max_length=11, blank=True)
     remittance = models.TextField("omschrijving / remittance", blank=True)
     creditor_reference = models.CharField("betalingskenmerk / reference", max_length=40,
                                           blank=True, db_index=True)
@@ -60,6 +67,7 @@ class BankTransaction(models.Model):
     bank_reference = models.CharField(max_length=80, blank=True)
     reversal = models.BooleanField("storno / reversal", default=False)
     return_reason = models.CharField("retourreden / return reason", max_length=8, blank=True)
+    bank_code = models.CharField("transactiecode / bank code", max_length=40, blank=True)
     status = models.CharField(max_length=10, choices=TxnStatus.choices, default=TxnStatus.NEW,
                               db_index=True)
     tenancy = models.ForeignKey(Tenancy, null=True, blank=True, on_delete=models.PROTECT,

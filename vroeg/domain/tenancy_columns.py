@@ -12,12 +12,12 @@ REQUIRED = (
     "relatie_code",           # household/party code (VERA Relatie.code)
     "relatie_naam",           # household name as on letters
     "eenheid_code",           # unit code (VERA Eenheid.code)
-    "eenheid_straat",
+    "eenheid_straat",         # street of the unit
     "eenheid_huisnummer",     # number plus addition, e.g. "12", "12-A", "12 bis"
-    "eenheid_postcode",
-    "eenheid_plaats",
-    "ingangsdatum",           # start date, YYYY-MM-DD
-    "kale_huur",              # net rent per month, e.g. 612.45
+    "eenheid_postcode",       # Dutch postcode, "1234 AB" or "1234ab"
+    "eenheid_plaats",         # town of the unit
+    "ingangsdatum",           # start date, YYYY-MM-DD (or DD-MM-YYYY)
+    "kale_huur",              # net rent per month, e.g. 612.45 (or 612,45)
 )
 # Optional columns; empty cells take the default.
 OPTIONAL = (
@@ -29,15 +29,16 @@ OPTIONAL = (
     "machtiging_datum",       # mandate signature date
     "iban",                   # the tenant's own account (known payer)
     "betalingskenmerk",       # payment reference; generated when empty
-    "email",
+    "email",                  # household e-mail address
     "mobiel",                 # mobile phone, normalised to E.164 (+31...)
-    "post_straat",            # postal address when not the unit's
+    "post_straat",            # postal address when not the unit's: all four post_ or none
     "post_huisnummer",
     "post_postcode",
     "post_plaats",
     "taal",                   # nl (default), en, tr, ar, pl
     "voorkeurskanaal",        # email (default), sms, brief
-    "beperkingen",            # ';'-separated: alleen_brief, geen_sms, geen_email, tolk, geen_automatische_oproepen
+    "beperkingen",            # ';'-separated: alleen_brief, geen_sms, geen_email, tolk,
+                              # geen_automatische_oproepen
     "beginsaldo",             # opening balance (owed > 0, credit < 0), 0.00
     "beginsaldo_datum",       # date of the opening balance; charges start after it
 )

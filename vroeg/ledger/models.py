@@ -24,6 +24,7 @@ class LedgerEntry(models.Model):
     booked_on = models.DateField("boekdatum / booked on", db_index=True)
     due_on = models.DateField("vervaldatum / due on", null=True, blank=True)
     description = models.CharField("omschrijving / description", max_length=200, blank=True)
+    return_reason = models.CharField("retourreden / return reason", max_length=8, blank=True)
     # Idempotency: every entry has a key from its source ("charge:<tenancy>:<due_on>",
     # "bank:<transaction id>"); posting the same fact twice hits this constraint.
     source_key = models.CharField(max_length=120, unique=True)

@@ -33,6 +33,9 @@ class Household(models.Model):
     needs_interpreter = models.BooleanField("tolk nodig / needs interpreter", default=False)
     no_automated_calls = models.BooleanField("geen automatische oproepen / no automated calls",
                                              default=False)
+    # SHA-256 of the household's columns in the last imported tenancy file: the import
+    # updates the household only when the ERP's data for it changed.
+    row_hash = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name = "huishouden / household"
@@ -67,8 +70,10 @@ class Tenancy(models.Model):
     due_day = models.PositiveSmallIntegerField("vervaldag / due day", default=1)
     payment_method = models.CharField("betaalwijze / payment method", max_length=20,
                                       choices=PaymentMethod.choices, default=PaymentMethod.TRANSFER)
-    mandate_reference = models.CharField("machtigingskenmerk / mandate id", max_length=35, blank=True)
-    mandate_signed_on = models.DateField("machtiging getekend / mandate signed", null=True, blank=True)
+    mandate_reference = models.CharField("machtigingskenmerk / mandate id", max_length=35,
+                                         blank=True)
+    mandate_signed_on = models.DateField("machtiging getekend / mandate signed", null=True,
+                                         blank=True)
     payment_reference = models.CharField("betalingskenmerk / payment reference", max_length=16,
                                          unique=True)
     opening_balance = models.DecimalField("beginsaldo / opening balance", max_digits=12,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -25,6 +26,7 @@ class BankEntry:
     bank_reference: str = ""
     reversal: bool = False
     return_reason: str = ""  # ISO code, e.g. AM04, MD06
+    bank_code: str = ""  # bank transaction code: "PMNT-IDDT-UPDD" (camt), "NTRF"/"N654" (MT940)
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,9 @@ class ParsedFile:
     format: str  # "camt.053.001.02", "mt940", ...
     statements: tuple[Statement, ...]
     is_statement: bool = True  # False for notifications/status reports (camt.054, pain.002)
+    # Things a person should know but that do not stop the import: a statement whose
+    # balances do not add up, a batch that could not be split, a pending entry left out.
+    warnings: tuple[str, ...] = ()
 
 
 class BankFileError(ValueError):
@@ -53,3 +58,31 @@ class BankFileError(ValueError):
         super().__init__(f"{where}: {message}" if where else message)
         self.where = where
         self.detail = message
+
+
+def _canonical_amount(amount: Decimal) -> str:
+    """One spelling per value, so 9, 9.0 and 9.00 give the same key."""
+    cents = amount.quantize(Decimal("0.01"))
+    return format(cents if cents == amount else amount.normalize(), "f")
+
+
+def entry_keys(statement: Statement) -> list[str]:
+    """A stable identity per entry: the same booking in two overlapping statements
+    (or files) gets the same key, two identical bookings in one statement get two.
+
+    sha256 over account, booking date, amount, currency, bank reference, end-to-end
+    id, counterparty IBAN, remittance and reversal flag, plus the occurrence index
+    among identical entries of the statement.
+    """
+    seen: dict[tuple[str, ...], int] = {}
+    keys = []
+    account = statement.account_iban.replace(" ", "").upper()
+    for e in statement.entries:
+        base = (account, e.booked_on.isoformat(), _canonical_amount(e.amount), e.currency,
+                e.bank_reference, e.end_to_end_id, e.counterparty_iban, e.remittance,
+                "1" if e.reversal else "0")
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        raw = "\x1f".join((*base, str(n)))
+        keys.append(hashlib.sha256(raw.encode("utf-8")).hexdigest())
+    return keys

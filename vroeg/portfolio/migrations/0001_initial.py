@@ -32,6 +32,7 @@ class Migration(migrations.Migration):
                 ('no_email', models.BooleanField(default=False, verbose_name='geen e-mail / no email')),
                 ('needs_interpreter', models.BooleanField(default=False, verbose_name='tolk nodig / needs interpreter')),
                 ('no_automated_calls', models.BooleanField(default=False, verbose_name='geen automatische oproepen / no automated calls')),
+                ('row_hash', models.CharField(blank=True, editable=False, max_length=64)),
             ],
             options={
                 'verbose_name': 'huishouden / household',

@@ -1,0 +1,153 @@
+"""import_bank_file: one transaction per file, idempotent per file and per entry, audited."""
+
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from vroeg.audit.models import AuditEvent
+from vroeg.banking.actions import import_bank_file, move_to_rejected
+from vroeg.banking.models import BankFile, BankTransaction, TxnStatus
+
+pytestmark = pytest.mark.django_db
+
+ABN_CAMT = "camt-moiristo/sample_files/camt.xml"
+RABO = "mt940/jejik/rabobank-iban.sta"
+
+
+def copy(realdata: Path, rel: str, folder: Path, name: str | None = None) -> Path:
+    target = folder / (name or Path(rel).name)
+    shutil.copyfile(realdata / rel, target)
+    return target
+
+
+def test_import_real_file_then_again_is_a_duplicate(realdata: Path, vroeg_home: Path) -> None:
+    path = copy(realdata, ABN_CAMT, vroeg_home / "inbox")
+    first = import_bank_file(path, actor="test")
+    assert (first.status, first.format, first.statements) == ("imported", "camt.053.001.02", 1)
+    assert first.entries == first.new_entries == 29 and first.duplicate_entries == 0
+    assert BankTransaction.objects.count() == 29
+    assert set(BankTransaction.objects.values_list("status", flat=True)) == {TxnStatus.NEW}
+    assert BankTransaction.objects.filter(booked=True).count() == 29
+    returned = BankTransaction.objects.get(amount=Decimal("-921.00"))
+    assert (returned.return_reason, returned.reversal, returned.counterparty_name) == (
+        "MS03", True, "Debtor")
+    assert returned.account_iban == "NL77ABNA0574908765"
+    events = AuditEvent.objects.filter(action="bank.file_imported")
+    assert events.count() == 1 and events.get().details["new_entries"] == 29
+
+    again = import_bank_file(path, actor="test")
+    assert again.status == "duplicate_file"
+    assert again.new_entries == 0
+    assert "already imported" in again.reason
+    assert BankFile.objects.count() == 1
+    assert BankTransaction.objects.count() == 29
+    assert AuditEvent.objects.filter(action__startswith="bank.").count() == 1  # nothing new
+
+
+def test_overlapping_statements_are_not_stored_twice(realdata: Path,
+                                                     vroeg_home: Path) -> None:
+    full = (realdata / RABO).read_text()
+    first_statement = full[: full.index(":20:", 10)]  # the file holds two statements
+    part = vroeg_home / "rabo-day1.sta"
+    part.write_text(first_statement)
+    whole = copy(realdata, RABO, vroeg_home, "rabo-week.sta")
+
+    a = import_bank_file(part)
+    assert (a.status, a.statements, a.new_entries, a.duplicate_entries) == ("imported", 1, 2, 0)
+    b = import_bank_file(whole)
+    assert (b.status, b.statements, b.entries) == ("imported", 2, 4)
+    assert (b.new_entries, b.duplicate_entries) == (2, 2)
+    assert BankTransaction.objects.count() == 4
+    assert BankFile.objects.get(name="rabo-week.sta").duplicate_entries == 2
+
+
+def test_broken_file_is_refused_and_nothing_is_written(realdata: Path,
+                                                       vroeg_home: Path) -> None:
+    data = (realdata / "php-mt940/Bunq/sample").read_bytes()
+    path = vroeg_home / "inbox" / "bunq.sta"
+    path.write_bytes(data[: len(data) // 2])
+    r = import_bank_file(path, actor="test")
+    assert r.status == "refused"
+    assert "truncated" in r.reason and "bunq.sta, regel/line" in r.reason
+    assert BankTransaction.objects.count() == 0
+    row = BankFile.objects.get()
+    assert (row.status, row.reason) == (BankFile.Status.REFUSED, r.reason)
+    assert AuditEvent.objects.filter(action="bank.file_refused").count() == 1
+
+    moved = move_to_rejected(path, r.reason)
+    assert not path.exists() and moved.parent == vroeg_home / "inbox" / "rejected"
+    assert (moved.parent / "bunq.sta.reason.txt").read_text(encoding="utf-8").startswith(
+        "bunq.sta, regel/line")
+    # A second refused file of the same name does not overwrite the first.
+    other = vroeg_home / "inbox" / "bunq.sta"
+    other.write_bytes(b"not a bank file")
+    second = move_to_rejected(other, "nee / no")
+    assert second != moved and second.exists() and moved.exists()
+
+
+def test_non_euro_entries_are_kept_but_ignored(realdata: Path, vroeg_home: Path) -> None:
+    r = import_bank_file(copy(realdata, "php-mt940/Rabo/sample", vroeg_home))
+    assert r.status == "imported" and r.warnings  # this sample's balances do not add up
+    usd = BankTransaction.objects.filter(currency="USD")
+    assert usd.exists()
+    assert {t.status for t in usd} == {TxnStatus.IGNORED}
+    assert all("only euros" in t.match_reason for t in usd)
+    assert BankTransaction.objects.filter(currency="EUR", status=TxnStatus.NEW).exists()
+    assert "balance does not add up" in BankFile.objects.get().warnings
+
+
+def test_notification_first_then_statement_becomes_booked(realdata: Path,
+                                                         vroeg_home: Path) -> None:
+    folder = "account-payment/account_payment_return_import_iso20022"
+    n = import_bank_file(copy(realdata, f"{folder}/test-sepa-camt-054-unpaid.xml", vroeg_home))
+    assert n.status == "imported"
+    txn = BankTransaction.objects.get()
+    assert (txn.booked, txn.return_reason, txn.amount) == (False, "AC06", Decimal("-100.00"))
+    s = import_bank_file(copy(realdata, f"{folder}/test-sepa-camt-053-unpaid.xml", vroeg_home))
+    assert (s.new_entries, s.duplicate_entries) == (0, 1)  # the same booking
+    txn.refresh_from_db()
+    assert txn.booked is True
+
+
+def test_pain002_rejects_are_stored_as_not_booked(realdata: Path, vroeg_home: Path) -> None:
+    r = import_bank_file(copy(realdata, "account-payment/account_payment_return_import_sepa_pain/"
+                                        "test-sepa-unpaid.xml", vroeg_home))
+    assert (r.status, r.format, r.new_entries) == ("imported", "pain.002.001.03", 4)
+    assert set(BankTransaction.objects.values_list("return_reason", flat=True)) == {
+        "AC01", "MS02", "MD06", "AM04"}
+    assert not BankTransaction.objects.filter(booked=True).exists()
+
+
+def test_statement_of_another_account_is_refused(realdata: Path, vroeg_home: Path,
+                                                 settings) -> None:
+    settings.VROEG_BANK_ACCOUNTS = ["NL91ABNA0417164300"]
+    r = import_bank_file(copy(realdata, ABN_CAMT, vroeg_home))
+    assert r.status == "refused" and "NL77ABNA0574908765" in r.reason
+    assert BankTransaction.objects.count() == 0
+    settings.VROEG_BANK_ACCOUNTS = ["NL77 ABNA 0574 9087 65"]
+    assert import_bank_file(vroeg_home / "camt.xml").status == "imported"  # retried
+
+
+def test_bank_parse_command(realdata: Path, capsys) -> None:
+    call_command("bank", "parse", str(realdata / "php-mt940/Abn/issue48"), "--json")
+    out = capsys.readouterr().out
+    import json
+
+    doc = json.loads(out)
+    assert doc["format"] == "mt940"
+    (s,) = doc["statements"]
+    assert (s["opening_balance"], s["closing_balance"]) == ("1124.58", "1171.60")
+    assert s["entries"][1]["amount"] == "-62.63"
+    assert s["entries"][1]["creditor_reference"] is None
+    assert s["entries"][0]["booked_on"] == "2016-12-15"
+    with pytest.raises(SystemExit) as exit_:
+        call_command("bank", "parse", str(realdata / "camt/test-data/camt053.v2.wrong.xml"))
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "camt053.v2.wrong.xml, Document/BkToCstmrStmt (regel/line 3)" in err
+    assert "Traceback" not in err

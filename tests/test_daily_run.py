@@ -1,0 +1,177 @@
+"""A whole run on a small, exact portfolio: matching, steps, idempotency, catch-up."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from tests.builders import credit, iban, ref, tenancy_row, write_statement, write_tenancies
+from vroeg.banking.models import BankTransaction, TxnStatus
+from vroeg.collection.models import Case, Signal, Task
+from vroeg.domain.bank.model import BankEntry
+from vroeg.ledger.models import LedgerEntry
+from vroeg.messaging.models import Message
+
+pytestmark = pytest.mark.django_db(transaction=True)
+D = date
+
+
+def run(day: date) -> dict:
+    out = StringIO()
+    call_command("run", date=day.isoformat(), json=True, stdout=out)
+    return json.loads(out.getvalue())
+
+
+@pytest.fixture
+def portfolio(vroeg_home):
+    inbox = vroeg_home / "inbox"
+    write_tenancies(inbox / "huurcontracten.csv", [
+        tenancy_row(1),                                   # always on time
+        tenancy_row(2, voorkeurskanaal="sms"),            # does not pay in November
+        tenancy_row(3),                                   # pays after the first reminder
+        tenancy_row(4, betaalwijze="incasso", machtigingskenmerk="MANDT-4"),  # AM04 return
+        tenancy_row(5, beginsaldo="350.00"),              # opening arrears, pays them in Oct
+    ])
+    oct_entries = [credit(n, D(2026, 10, 1)) for n in (1, 2, 3, 4)]
+    oct_entries.append(credit(5, D(2026, 10, 1), "1050.00"))
+    write_statement(inbox / "camt-2026-10-01.xml", D(2026, 10, 1), oct_entries)
+    write_statement(inbox / "camt-2026-11-02.xml", D(2026, 11, 2), [
+        credit(1, D(2026, 11, 2)),
+        credit(4, D(2026, 11, 2), mandate_id="MANDT-4", end_to_end_id="E2E-4-NOV"),
+        credit(5, D(2026, 11, 2)),
+        # A stranger's payment: no reference, unknown IBAN -> the staff queue.
+        BankEntry(amount=Decimal("123.45"), currency="EUR",
+                  booked_on=D(2026, 11, 2), counterparty_name="Onbekend",
+                  counterparty_iban="NL02RABO0123456789", remittance="huur",
+                  bank_reference="X-1"),
+    ])
+    write_statement(inbox / "camt-2026-11-04.xml", D(2026, 11, 4), [
+        BankEntry(amount=Decimal("-700.00"), currency="EUR",
+                  booked_on=D(2026, 11, 4), counterparty_name="Fam. Test 4",
+                  counterparty_iban=iban(4), return_reason="AM04", mandate_id="MANDT-4",
+                  end_to_end_id="E2E-4-NOV", bank_reference="RET-4"),
+    ])
+    spaced = " ".join(ref(3)[i:i + 4] for i in range(0, 16, 4))
+    write_statement(inbox / "camt-2026-11-09.xml", D(2026, 11, 9), [
+        credit(3, D(2026, 11, 9), structured=False, text=f"huur nov {spaced}"),
+    ])
+    write_statement(inbox / "camt-2026-11-23.xml", D(2026, 11, 23), [
+        credit(4, D(2026, 11, 23), structured=False, text="huur november"),  # by IBAN
+    ])
+    return vroeg_home
+
+
+def steps_of(code: str) -> list[tuple[str, str]]:
+    return sorted((m.decided_on.isoformat(), f"{m.step}:{m.channel}")
+                  for m in Message.objects.filter(tenancy__code=code))
+
+
+def test_a_month_of_runs(portfolio):
+    first = run(D(2026, 10, 31))
+    assert first["ingested"]["files"] == 6 and first["ingested"]["refused"] == 0
+    # October: every tenancy charged once; everybody paid, T5 also its opening arrears.
+    assert first["ledger"]["charges"] == 5 and first["ledger"]["opening_balances"] == 1
+    assert first["payments"]["matched"] == 5
+    assert first["arrears"]["tenancies_in_arrears"] == 0
+
+    last = run(D(2026, 11, 30))
+    assert last["caught_up"][0] == "2026-11-01" and len(last["caught_up"]) == 29
+
+    # The stranger waits for a person; nothing was guessed.
+    queue = BankTransaction.objects.filter(status=TxnStatus.UNMATCHED)
+    assert [t.amount for t in queue] == [Decimal("123.45")]
+    assert last["queues"]["unmatched_payments"] == 1
+
+    # T1 and T5 paid on time: no case, no message.
+    assert not Case.objects.filter(tenancy__code__in=["OVK-00001", "OVK-00005"]).exists()
+
+    # T2 never paid: the whole ladder, spaced, by SMS as preferred, then a letter.
+    assert steps_of("OVK-00002") == [
+        ("2026-11-06", "reminder_friendly:sms"), ("2026-11-13", "reminder_second:sms"),
+        ("2026-11-27", "written_reminder:letter")]
+    call = Task.objects.get(tenancy__code="OVK-00002")
+    assert call.kind == "call" and call.created_on == D(2026, 11, 20)
+    letter = Message.objects.get(tenancy__code="OVK-00002", channel="letter")
+    assert letter.status == Message.Status.SENT
+    assert (portfolio / letter.delivery_ref).is_file()
+
+    # T3 paid on 9 Nov with the reference typed in the text: case closed that day.
+    case3 = Case.objects.get(tenancy__code="OVK-00003")
+    assert case3.status == Case.Status.CLOSED and case3.closed_on == D(2026, 11, 9)
+    assert steps_of("OVK-00003") == [("2026-11-06", "reminder_friendly:email")]
+
+    # T4: the AM04 return reopened November, a signal says why, the call came sooner.
+    sig = Signal.objects.get(tenancy__code="OVK-00004", kind="dd_reversal")
+    assert "AM04" in sig.reason and sig.detected_on == D(2026, 11, 4)
+    case4 = Case.objects.get(tenancy__code="OVK-00004")
+    assert case4.closed_on == D(2026, 11, 23)
+    task4 = Task.objects.get(tenancy__code="OVK-00004")
+    assert task4.created_on == D(2026, 11, 18)
+    assert task4.status == Task.Status.CANCELLED  # the case closed: the call is moot
+    rev = LedgerEntry.objects.get(tenancy__code="OVK-00004", kind="reversal")
+    assert rev.return_reason == "AM04"
+
+    # Arrears at the end: only T2's November rent.
+    assert last["arrears"]["total"] == "700.00"
+    assert last["arrears"]["tenancies_in_arrears"] == 1
+
+    # Every letter/email/sms decided was written to the outbox exactly once.
+    assert not Message.objects.filter(status=Message.Status.PENDING).exists()
+    assert len(list((portfolio / "outbox" / "sms").glob("*.json"))) == 2
+
+
+def test_same_date_twice_changes_nothing(portfolio):
+    run(D(2026, 10, 31))
+    run(D(2026, 11, 30))
+    counts = (LedgerEntry.objects.count(), Message.objects.count(), Task.objects.count(),
+              Case.objects.count(), Signal.objects.count())
+    again = run(D(2026, 11, 30))
+    assert again["rerun"] is True and again["nothing_new"] is True
+    assert again["messages"]["decided"] == {} and again["tasks"]["created"] == {}
+    assert again["ledger"]["charges"] == 0 and again["payments"]["matched"] == 0
+    assert counts == (LedgerEntry.objects.count(), Message.objects.count(),
+                      Task.objects.count(), Case.objects.count(), Signal.objects.count())
+
+
+EXPECTED_MESSAGES = [
+    ("OVK-00002", "reminder_friendly", D(2026, 11, 6)),
+    ("OVK-00002", "reminder_second", D(2026, 11, 13)),
+    ("OVK-00002", "written_reminder", D(2026, 11, 27)),
+    ("OVK-00003", "reminder_friendly", D(2026, 11, 6)),
+    ("OVK-00004", "reminder_friendly", D(2026, 11, 6)),
+    ("OVK-00004", "reminder_second", D(2026, 11, 13)),
+]
+EXPECTED_TASKS = [("OVK-00002", "call", D(2026, 11, 20)), ("OVK-00004", "call", D(2026, 11, 18))]
+
+
+def schedule() -> tuple[list, list]:
+    msgs = sorted(Message.objects.values_list("tenancy__code", "step", "decided_on"))
+    tasks = sorted(Task.objects.values_list("tenancy__code", "kind", "created_on"))
+    return msgs, tasks
+
+
+def test_catch_up_in_one_go_equals_running_every_day(portfolio):
+    run(D(2026, 10, 31))
+    for day in range(1, 31):
+        report = run(D(2026, 11, day))
+        assert "caught_up" not in report
+    assert schedule() == (EXPECTED_MESSAGES, EXPECTED_TASKS)
+
+
+def test_catch_up_schedule(portfolio):
+    run(D(2026, 10, 31))
+    run(D(2026, 11, 30))
+    assert schedule() == (EXPECTED_MESSAGES, EXPECTED_TASKS)
+
+
+def test_a_refused_file_lands_in_rejected_with_a_reason(vroeg_home):
+    (vroeg_home / "inbox" / "kapot.xml").write_text("<Document><BkToCstmrStmt>", "utf-8")
+    report = run(D(2026, 11, 2))
+    assert report["ingested"]["refused"] == 1
+    reason = (vroeg_home / "inbox" / "rejected" / "kapot.xml.reason.txt").read_text("utf-8")
+    assert "kapot.xml" in reason or reason.strip()

@@ -1,0 +1,86 @@
+"""Admin building blocks: audit what staff look at, and read-only admins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.http import HttpRequest, HttpResponse
+
+from vroeg.audit.actions import audit
+
+
+def staff_actor(request: HttpRequest) -> str:
+    user = getattr(request, "user", None)
+    username = user.get_username() if user is not None and user.is_authenticated else ""
+    return f"staff:{username or 'anonymous'}"
+
+
+class AuditViewMixin:
+    """Every detail (change) view of an object writes an AuditEvent, action "view".
+
+    Only a successful GET is a view; a POST is a change and is audited by whatever
+    makes the change. The audit row names the staff member and the object, never the
+    personal data itself.
+    """
+
+    audit_view_action = "view"
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        response = super().change_view(  # type: ignore[misc]
+            request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            obj = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
+            if obj is not None:
+                audit(staff_actor(request), self.audit_view_action, obj,
+                      summary=f"{obj._meta.verbose_name} bekeken / viewed",
+                      path=request.path)
+        return response
+
+
+class ReadOnlyAdminMixin:
+    """View only: no add, no change, no delete, for everyone (superusers too).
+
+    The data comes from somewhere else (an import, the bank, the daily run) or is
+    append-only; the admin shows it. Every field, including ones added to the model
+    later, is shown read-only.
+    """
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """A read-only table of related rows."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+
+    def __init__(self, parent_model: Any, admin_site: Any) -> None:
+        super().__init__(parent_model, admin_site)
+        if not self.show_change_link:
+            # Rows without a link to their own page get no object label above them
+            # (the "vroeg-plain" style in templates/admin/base_site.html).
+            self.classes = (*(self.classes or ()), "vroeg-plain")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return list(self.fields or [f.name for f in self.model._meta.fields])
+
+
+def euro(value: Any) -> str:
+    """Dutch money notation: € 1.234,56 and € -12,00; empty for None."""
+    if value is None:
+        return "-"
+    text = f"{value:,.2f}"  # 1,234.56
+    text = text.replace(",", "_").replace(".", ",").replace("_", ".")
+    return f"€ {text}"

@@ -1,0 +1,234 @@
+"""Importing bank files: the one place that writes BankFile and BankTransaction rows.
+
+A file is read, parsed by the pure domain parser and stored in one transaction:
+its BankFile row, its new transactions and one audit row. The same file twice
+(same sha256) adds nothing; an entry already stored from an overlapping statement
+(same entry key) is counted as a duplicate and not stored again. A file that
+cannot be read gets a BankFile row with status "refused" and the reason; the
+caller moves it away with :func:`move_to_rejected`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, models, transaction
+
+from vroeg.audit.actions import audit
+from vroeg.banking.models import BankFile, BankTransaction, TxnStatus
+from vroeg.domain.bank.model import BankEntry, BankFileError, ParsedFile, Statement, entry_keys
+from vroeg.domain.bank.parse import parse_bank_file
+from vroeg.home import inbox
+
+_LOOKUP_CHUNK = 900  # stays under SQLite's oldest limit of 999 query variables
+_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class FileResult:
+    name: str
+    status: str  # "imported" | "refused" | "duplicate_file"
+    format: str = ""
+    reason: str = ""
+    statements: int = 0
+    entries: int = 0
+    new_entries: int = 0
+    duplicate_entries: int = 0
+    warnings: tuple[str, ...] = ()
+    file_id: int | None = None
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _own(account: str) -> str:
+    return account.replace(" ", "").upper()
+
+
+def _foreign_accounts(parsed: ParsedFile) -> list[str]:
+    """Accounts in the file that are not ours, when our accounts are configured."""
+    allowed = {_own(a) for a in getattr(settings, "VROEG_BANK_ACCOUNTS", [])}
+    if not allowed:
+        return []
+    return sorted({s.account_iban for s in parsed.statements
+                   if s.account_iban and _own(s.account_iban) not in allowed})
+
+
+def _refuse(name: str, sha: str, reason: str, fmt: str, previous: BankFile | None,
+            actor: str) -> FileResult:
+    with transaction.atomic():
+        if previous is not None:
+            previous.name, previous.reason, previous.format = name, reason, fmt
+            previous.save(update_fields=["name", "reason", "format"])
+            bank_file = previous
+        else:
+            bank_file = BankFile.objects.create(name=name, sha256=sha, format=fmt,
+                                                status=BankFile.Status.REFUSED, reason=reason)
+        audit(actor, "bank.file_refused", bank_file, summary=f"{name}: {reason}",
+              format=fmt, reason=reason)
+    return FileResult(name=name, status="refused", format=fmt, reason=reason,
+                      file_id=bank_file.pk)
+
+
+def _values(bank_file: BankFile, stmt: Statement, e: BankEntry, key: str,
+            booked: bool) -> dict[str, object]:
+    status, reason = TxnStatus.NEW.value, ""
+    if e.currency != "EUR":
+        status = TxnStatus.IGNORED.value
+        reason = (f"Valuta {e.currency or '?'}: alleen euro's worden gekoppeld / "
+                  f"currency {e.currency or '?'}: only euros are matched")
+    return {
+        "file_id": bank_file.pk, "entry_key": key, "account_iban": stmt.account_iban,
+        "statement_id": stmt.statement_id, "booked": booked, "amount": e.amount,
+        "currency": e.currency, "booked_on": e.booked_on, "value_on": e.value_on,
+        "counterparty_name": e.counterparty_name, "counterparty_iban": e.counterparty_iban,
+        "counterparty_bic": e.counterparty_bic, "remittance": e.remittance,
+        "creditor_reference": e.creditor_reference, "end_to_end_id": e.end_to_end_id,
+        "mandate_id": e.mandate_id, "bank_reference": e.bank_reference,
+        "reversal": e.reversal, "return_reason": e.return_reason, "bank_code": e.bank_code,
+        "status": status, "match_reason": reason,
+    }
+
+
+def _insert(rows: list[dict[str, object]]) -> None:
+    """INSERT the rows as bulk_create would, without its per-field machinery.
+
+    bulk_create spends about 100 microseconds per row on preparing values; for a
+    100,000-entry file that alone would be most of a minute. The values here are
+    already Python types the drivers take (after the backend's own date and
+    decimal adaptation), strings are cut to their column (PostgreSQL refuses
+    longer ones), and fields not given get their model default.
+    """
+    if not rows:
+        return
+    ops = connection.ops
+    fields = [f for f in BankTransaction._meta.concrete_fields if not f.primary_key]
+    plan = [(f.attname, f.get_default()) for f in fields]
+    dates = [i for i, f in enumerate(fields) if isinstance(f, models.DateField)]
+    decimals = [(i, f.max_digits, f.decimal_places) for i, f in enumerate(fields)
+                if isinstance(f, models.DecimalField)]
+    cut = [(i, f.max_length) for i, f in enumerate(fields) if f.max_length]
+    params: list[list[Any]] = []
+    for row in rows:
+        values: list[Any] = [row.get(name, default) for name, default in plan]
+        for i in dates:
+            values[i] = ops.adapt_datefield_value(values[i])
+        for i, digits, places in decimals:
+            values[i] = ops.adapt_decimalfield_value(values[i], digits, places)
+        for i, n in cut:
+            v = values[i]
+            if isinstance(v, str) and len(v) > n:
+                values[i] = v[:n]
+        params.append(values)
+    table = ops.quote_name(BankTransaction._meta.db_table)
+    columns = ", ".join(ops.quote_name(str(f.column)) for f in fields)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+    with connection.cursor() as cursor:
+        for i in range(0, len(params), _BATCH):
+            cursor.executemany(sql, params[i:i + _BATCH])
+
+
+def _store(name: str, sha: str, parsed: ParsedFile, previous: BankFile | None,
+           actor: str) -> FileResult:
+    pairs = [(stmt, e, key) for stmt in parsed.statements
+             for e, key in zip(stmt.entries, entry_keys(stmt), strict=True)]
+    unique = list(dict.fromkeys(key for _, _, key in pairs))
+    stored: dict[str, bool] = {}
+    for chunk in _chunks(unique, _LOOKUP_CHUNK):
+        stored.update(BankTransaction.objects.filter(entry_key__in=chunk)
+                      .values_list("entry_key", "booked"))
+    booked = parsed.is_statement
+    warnings = "\n".join(parsed.warnings)
+    with transaction.atomic():
+        if previous is not None:  # refused before (e.g. an older parser): now it reads
+            bank_file = previous
+            bank_file.name, bank_file.status, bank_file.reason = name, BankFile.Status.IMPORTED, ""
+        else:
+            bank_file = BankFile(name=name, sha256=sha, status=BankFile.Status.IMPORTED)
+        bank_file.format = parsed.format
+        bank_file.warnings = warnings
+        bank_file.save()
+        rows: list[dict[str, object]] = []
+        seen = set(stored)
+        for stmt, e, key in pairs:
+            if key in seen:
+                continue
+            seen.add(key)
+            rows.append(_values(bank_file, stmt, e, key, booked))
+        _insert(rows)
+        if booked:
+            # A notification (camt.054) stored first, now confirmed by the statement.
+            promote = [k for k, was_booked in stored.items() if not was_booked]
+            for chunk in _chunks(promote, _LOOKUP_CHUNK):
+                BankTransaction.objects.filter(entry_key__in=chunk).update(booked=True)
+        bank_file.statements = len(parsed.statements)
+        bank_file.entries = len(pairs)
+        bank_file.new_entries = len(rows)
+        bank_file.duplicate_entries = len(pairs) - len(rows)
+        bank_file.save(update_fields=["statements", "entries", "new_entries",
+                                      "duplicate_entries"])
+        audit(actor, "bank.file_imported", bank_file,
+              summary=(f"{name}: {parsed.format}, {len(rows)} nieuw / new, "
+                       f"{len(pairs) - len(rows)} dubbel / duplicate"),
+              format=parsed.format, statements=len(parsed.statements), entries=len(pairs),
+              new_entries=len(rows), duplicate_entries=len(pairs) - len(rows),
+              is_statement=parsed.is_statement, warnings=list(parsed.warnings))
+    return FileResult(name=name, status="imported", format=parsed.format,
+                      statements=len(parsed.statements), entries=len(pairs),
+                      new_entries=len(rows), duplicate_entries=len(pairs) - len(rows),
+                      warnings=parsed.warnings, file_id=bank_file.pk)
+
+
+def import_bank_file(path: Path, *, actor: str = "system") -> FileResult:
+    """Import one bank file (camt.052/053/054, pain.002, MT940); never raises for content."""
+    name = path.name
+    data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    for attempt in range(2):
+        previous = BankFile.objects.filter(sha256=sha).first()
+        if previous is not None and previous.status == BankFile.Status.IMPORTED:
+            return FileResult(
+                name=name, status="duplicate_file", format=previous.format,
+                reason=f"Al ingelezen / already imported: {previous.name} (#{previous.pk})",
+                statements=previous.statements, entries=previous.entries,
+                duplicate_entries=previous.entries, file_id=previous.pk)
+        try:
+            parsed = parse_bank_file(data, name)
+        except BankFileError as exc:
+            return _refuse(name, sha, str(exc), "", previous, actor)
+        foreign = _foreign_accounts(parsed)
+        if foreign:
+            reason = (f"{name}: rekening niet van ons / account not ours: {', '.join(foreign)} "
+                      f"(VROEG_BANK_ACCOUNTS)")
+            return _refuse(name, sha, reason, parsed.format, previous, actor)
+        try:
+            return _store(name, sha, parsed, previous, actor)
+        except IntegrityError:
+            # Another import stored this file or some of its entries at the same
+            # moment; look again (the second time the duplicates are seen).
+            if attempt:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def move_to_rejected(path: Path, reason: str) -> Path:
+    """Move a refused file to inbox/rejected/ with `<name>.reason.txt` beside it."""
+    folder = inbox() / "rejected"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    n = 1
+    while target.exists() or (folder / f"{target.name}.reason.txt").exists():
+        target = folder / f"{path.stem}.{n}{path.suffix}"
+        n += 1
+    shutil.move(str(path), target)
+    (folder / f"{target.name}.reason.txt").write_text(reason.rstrip("\n") + "\n",
+                                                     encoding="utf-8")
+    return target

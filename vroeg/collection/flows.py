@@ -1,0 +1,36 @@
+"""Loading flow files (YAML) into the pure Flow model."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from django.conf import settings
+
+from vroeg.domain.flow import Flow, FlowError, load_flow
+
+
+def load_flow_file(path: str | Path) -> Flow:
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FlowError(f"{p}: niet te lezen / cannot read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f", regel/line {mark.line + 1}" if mark is not None else ""
+        raise FlowError(f"{p}{line}: geen geldige YAML / invalid YAML") from exc
+    if not isinstance(data, dict):
+        raise FlowError(f"{p}: verwacht een mapping / expected a mapping at the top")
+    return load_flow(data, source=p.name)
+
+
+@lru_cache(maxsize=8)
+def _cached(path: str, mtime: float) -> Flow:
+    return load_flow_file(path)
+
+
+def active_flow() -> Flow:
+    path = str(settings.VROEG_FLOW_FILE)
+    return _cached(path, Path(path).stat().st_mtime)

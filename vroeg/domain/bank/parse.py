@@ -1,0 +1,47 @@
+"""The one entry point: bytes of any supported bank file in, a ParsedFile out.
+
+Pure: no Django, no file I/O, no clock. The format is recognised from the content;
+`name` only labels error messages.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from vroeg.domain.bank import camt, detect, mt940
+from vroeg.domain.bank.model import BankFileError, ParsedFile
+
+
+def balance_warnings(parsed: ParsedFile) -> list[str]:
+    """Statements whose opening balance plus entries is not their closing balance."""
+    out = []
+    for n, s in enumerate(parsed.statements, 1):
+        if s.opening_balance is None or s.closing_balance is None:
+            continue
+        total = sum((e.amount for e in s.entries), Decimal(0))
+        if s.opening_balance + total != s.closing_balance:
+            out.append(
+                f"Saldo klopt niet / balance does not add up: afschrift / statement {n} "
+                f"({s.account_iban} {s.statement_id}): {s.opening_balance} + {total} = "
+                f"{s.opening_balance + total}, eindsaldo / closing {s.closing_balance} "
+                f"(verschil / difference {s.closing_balance - s.opening_balance - total})")
+    return out
+
+
+def parse_bank_file(data: bytes, name: str) -> ParsedFile:
+    """Parse camt.052/053/054, pain.002 or MT940.
+
+    Raises BankFileError (with `where` = "<name>, <element or line>") for empty files,
+    malformed XML, unknown namespaces or versions, truncated MT940 and anything that
+    is not a bank statement.
+    """
+    try:
+        if detect.sniff(data) == "xml":
+            msg = detect.identify_xml(detect.parse_xml(data))
+            parsed = (camt.parse_pain002(msg) if msg.message == "pain.002"
+                      else camt.parse_camt(msg))
+        else:
+            parsed = mt940.parse_mt940(detect.decode_text(data))
+    except BankFileError as exc:
+        raise BankFileError(exc.detail, f"{name}, {exc.where}" if exc.where else name) from None
+    return mt940.with_warnings(parsed, balance_warnings(parsed))

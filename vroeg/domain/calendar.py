@@ -1,0 +1,119 @@
+"""Business dates in Europe/Amsterdam: Dutch public holidays, due dates, send slots.
+
+Holidays follow the Algemene termijnenwet (the days that move a legal deadline):
+New Year, Easter Monday, King's Day, Liberation Day (5 May), Ascension Day,
+Whit Monday, Christmas Day and Boxing Day. Easter and Whit Sunday are Sundays anyway.
+"""
+
+from __future__ import annotations
+
+import calendar as _cal
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+SEND_FROM = time(8, 0)
+SEND_UNTIL = time(21, 0)
+DEFAULT_SEND_TIME = time(9, 0)
+
+
+def easter_sunday(year: int) -> date:
+    """Anonymous Gregorian algorithm (Meeus/Jones/Butcher)."""
+    a = year % 19
+    b, c = divmod(year, 100)
+    d, e = divmod(b, 4)
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    ell = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * ell) // 451
+    month, day = divmod(h + ell - 7 * m + 114, 31)
+    return date(year, month, day + 1)
+
+
+@lru_cache(maxsize=256)
+def dutch_holidays(year: int) -> frozenset[date]:
+    easter = easter_sunday(year)
+    kings_day = date(year, 4, 27)
+    if kings_day.weekday() == 6:  # on a Sunday it moves to Saturday the 26th
+        kings_day = date(year, 4, 26)
+    return frozenset({
+        date(year, 1, 1),
+        easter + timedelta(days=1),
+        kings_day,
+        date(year, 5, 5),
+        easter + timedelta(days=39),  # Ascension Day
+        easter + timedelta(days=50),  # Whit Monday
+        date(year, 12, 25),
+        date(year, 12, 26),
+    })
+
+
+def is_holiday(d: date) -> bool:
+    return d in dutch_holidays(d.year)
+
+
+def is_business_day(d: date) -> bool:
+    return d.weekday() < 5 and not is_holiday(d)
+
+
+def add_business_days(d: date, n: int) -> date:
+    while n > 0:
+        d += timedelta(days=1)
+        if is_business_day(d):
+            n -= 1
+    return d
+
+
+def may_contact_on(d: date) -> bool:
+    """Messages and calls: not on Sundays or public holidays (Saturdays are fine)."""
+    return d.weekday() != 6 and not is_holiday(d)
+
+
+def due_date(year: int, month: int, due_day: int) -> date:
+    """The due date in a month; a due day past the month's end falls on its last day."""
+    return date(year, month, min(due_day, _cal.monthrange(year, month)[1]))
+
+
+def add_months(d: date, months: int, day: int | None = None) -> date:
+    y, m = divmod(d.month - 1 + months, 12)
+    return due_date(d.year + y, m + 1, day or d.day)
+
+
+def due_dates_between(after: date, through: date, due_day: int) -> list[date]:
+    """Due dates d with after < d <= through."""
+    out: list[date] = []
+    y, m = after.year, after.month
+    while True:
+        d = due_date(y, m, due_day)
+        if d > through:
+            return out
+        if d > after:
+            out.append(d)
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+
+
+def next_send_slot(decided_on: date, now: datetime | None = None) -> datetime:
+    """The first allowed instant to send a message decided on `decided_on`.
+
+    Sending is allowed 08:00-21:00 Amsterdam time, not on Sundays or holidays.
+    `now` (aware) lets a run that starts mid-day send at once when allowed.
+    """
+    d = decided_on
+    start = datetime.combine(d, DEFAULT_SEND_TIME, AMSTERDAM)
+    if now is not None:
+        local = now.astimezone(AMSTERDAM)
+        if local.date() == d and local.time() > DEFAULT_SEND_TIME:
+            start = local
+    while True:
+        if may_contact_on(start.date()) and SEND_FROM <= start.time() < SEND_UNTIL:
+            return start
+        d = start.date() + timedelta(days=1)
+        start = datetime.combine(d, DEFAULT_SEND_TIME, AMSTERDAM)
+
+
+def in_send_window(instant: datetime) -> bool:
+    local = instant.astimezone(AMSTERDAM)
+    return may_contact_on(local.date()) and SEND_FROM <= local.time() < SEND_UNTIL

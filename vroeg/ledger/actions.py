@@ -1,0 +1,83 @@
+"""The one place ledger entries are written: opening balances, rent charges, bank postings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Max
+
+from vroeg.domain.calendar import due_dates_between
+from vroeg.domain.money import ZERO
+from vroeg.ledger.models import EntryKind, LedgerEntry
+from vroeg.portfolio.models import Tenancy
+
+MONTHS_NL = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
+             "september", "oktober", "november", "december")
+
+
+@dataclass(frozen=True)
+class PostingResult:
+    count: int
+    amount: Decimal
+
+
+def not_yet_booked(entries: list[LedgerEntry]) -> list[LedgerEntry]:
+    """Drop entries whose source key is already booked (idempotent re-runs)."""
+    keys = [e.source_key for e in entries]
+    existing: set[str] = set()
+    for i in range(0, len(keys), 900):
+        existing.update(LedgerEntry.objects.filter(source_key__in=keys[i:i + 900])
+                        .values_list("source_key", flat=True))
+    return [e for e in entries if e.source_key not in existing]
+
+
+def _insert(entries: list[LedgerEntry]) -> PostingResult:
+    fresh = not_yet_booked(entries)
+    with transaction.atomic():
+        LedgerEntry.objects.bulk_create(fresh, batch_size=2000)
+    return PostingResult(len(fresh), sum((e.amount for e in fresh), ZERO))
+
+
+def post_opening_balances() -> PostingResult:
+    """The opening balance of each imported tenancy, once, as of its date."""
+    entries = [
+        LedgerEntry(tenancy_id=t.pk, kind=EntryKind.OPENING, amount=t.opening_balance,
+                    booked_on=t.opening_balance_on or t.start_on,
+                    due_on=t.opening_balance_on or t.start_on,
+                    description="Beginsaldo / opening balance", source_key=f"opening:{t.pk}")
+        for t in Tenancy.objects.exclude(opening_balance=0).only(
+            "pk", "opening_balance", "opening_balance_on", "start_on")
+    ]
+    return _insert(entries)
+
+
+def charges_due(tenancies: Iterable[Tenancy], last_charged: dict[int, date],
+                through: date) -> list[LedgerEntry]:
+    out: list[LedgerEntry] = []
+    for t in tenancies:
+        start = t.start_on - timedelta(days=1)
+        if t.opening_balance_on is not None:
+            # The opening balance covers everything due on or before its date.
+            start = max(start, t.opening_balance_on)
+        after = max(start, last_charged.get(t.pk, start))
+        until = min(through, t.end_on) if t.end_on else through
+        for due in due_dates_between(after, until, t.due_day):
+            out.append(LedgerEntry(
+                tenancy_id=t.pk, kind=EntryKind.CHARGE, amount=t.net_rent + t.service_costs,
+                booked_on=due, due_on=due, source_key=f"charge:{t.pk}:{due.isoformat()}",
+                description=f"Huur {MONTHS_NL[due.month - 1]} {due.year} / rent {due:%Y-%m}"))
+    return out
+
+
+def post_charges(through: date) -> PostingResult:
+    """Every rent charge due on or before `through` that is not booked yet."""
+    last_charged = dict(LedgerEntry.objects.filter(kind=EntryKind.CHARGE)
+                        .values("tenancy_id").annotate(last=Max("due_on"))
+                        .values_list("tenancy_id", "last"))
+    tenancies = Tenancy.objects.filter(start_on__lte=through).only(
+        "pk", "start_on", "end_on", "opening_balance_on", "due_day", "net_rent", "service_costs")
+    return _insert(charges_due(tenancies, last_charged, through))

@@ -1,0 +1,20 @@
+"""vroeg dispatch: send pending messages whose time has come (cron, every 15 minutes)."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from vroeg.collection.flows import active_flow
+from vroeg.messaging.dispatch import dispatch_pending
+from vroeg.runs.clock import today
+from vroeg.runs.daily import still_needed_factory
+
+
+class Command(BaseCommand):
+    help = "Verstuur wachtende berichten / send pending messages (08:00-21:00, not on Sundays)."
+
+    def handle(self, *args, **opts) -> None:  # type: ignore[no-untyped-def]
+        result = dispatch_pending(timezone.now(),
+                                  still_needed=still_needed_factory(today(), active_flow()))
+        self.stdout.write(str(result))

@@ -1,0 +1,45 @@
+"""vroeg run [--date D] [--json]: the day's work, catching up missed days in order."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from vroeg.domain.flow import FlowError
+from vroeg.runs.clock import today
+from vroeg.runs.daily import RunError, run_through
+from vroeg.runs.report import format_report
+
+
+class Command(BaseCommand):
+    help = "De dagelijkse run / the daily collection run (ingest, match, decide, send, report)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--date", type=date.fromisoformat, default=None,
+                            help="business date YYYY-MM-DD (default: today, Europe/Amsterdam)")
+        parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    def handle(self, *args, **opts) -> None:  # type: ignore[no-untyped-def]
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)
+        target = opts["date"] or today()
+        if isinstance(target, str):  # call_command() passes options unparsed
+            target = date.fromisoformat(target)
+        try:
+            reports = run_through(target, progress=lambda m: print(m, file=sys.stderr))
+        except (RunError, FlowError) as exc:
+            raise CommandError(str(exc)) from exc
+        if opts["json"]:
+            last = reports[-1]
+            if len(reports) > 1:
+                last = {**last, "caught_up": [r["date"] for r in reports[:-1]]}
+            self.stdout.write(json.dumps(last, indent=2, ensure_ascii=False))
+            return
+        if len(reports) > 1:
+            self.stdout.write(f"Ingehaald / caught up: {reports[0]['date']} .. "
+                              f"{reports[-2]['date']} ({len(reports) - 1} dagen/days)\n")
+        self.stdout.write(format_report(reports[-1]))

@@ -1,0 +1,164 @@
+"""The day report: what came in, what was matched, sent and decided, and where
+arrears stand (as % of the annual rent roll, the sector's benchmark figure)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, Sum
+
+from vroeg.banking.matching import MatchRun
+from vroeg.banking.models import BankTransaction, TxnStatus
+from vroeg.collection.evaluate import EvaluationResult
+from vroeg.collection.models import Case, Task
+from vroeg.domain.flow import Flow
+from vroeg.domain.money import ZERO
+from vroeg.ledger.actions import PostingResult
+from vroeg.ledger.models import LedgerEntry
+from vroeg.messaging.models import Message
+from vroeg.portfolio.models import Tenancy
+from vroeg.runs.ingest import FileOutcome
+
+
+def _money(d: Decimal) -> str:
+    return str(d.quantize(Decimal("0.01")))
+
+
+def arrears_position(day: date) -> dict[str, Any]:
+    """Positive balances through `day` per tenancy; buckets in months of rent owed."""
+    balances = dict(LedgerEntry.objects.filter(booked_on__lte=day).values("tenancy_id")
+                    .annotate(b=Sum("amount")).filter(b__gt=0).values_list("tenancy_id", "b"))
+    active = Tenancy.objects.filter(start_on__lte=day).filter(
+        Q(end_on__isnull=True) | Q(end_on__gte=day))
+    rent: dict[int, Decimal] = {}
+    households: dict[int, int] = {}
+    for pk, net, svc, hid in active.values_list("pk", "net_rent", "service_costs", "household_id"):
+        rent[pk] = net + svc
+        households[pk] = hid
+    buckets: Counter[str] = Counter()
+    for tid, bal in balances.items():
+        monthly = rent.get(tid) or Decimal("1")
+        months = bal / monthly
+        bucket = ("< 1" if months < 1 else "1-2" if months < 2 else "2-3" if months < 3 else "3+")
+        buckets[bucket] += 1
+    total = sum(balances.values(), ZERO)
+    roll = sum(rent.values(), ZERO) * 12
+    pct = (total / roll * 100).quantize(Decimal("0.01")) if roll else ZERO
+    return {
+        "total": _money(total),
+        "tenancies_in_arrears": len(balances),
+        "households_in_arrears": len({households.get(t) for t in balances}),
+        "active_tenancies": len(rent),
+        "annual_rent_roll": _money(roll),
+        "percent_of_rent_roll": str(pct),
+        "by_months_of_rent": {k: buckets.get(k, 0) for k in ("< 1", "1-2", "2-3", "3+")},
+    }
+
+
+def build_report(*, day: date, rerun: bool, files: list[FileOutcome], opening: PostingResult,
+                 charges: PostingResult, matched: MatchRun, decided: EvaluationResult,
+                 sent: Any, flow: Flow) -> dict[str, Any]:
+    sent_by_channel = dict(getattr(sent, "sent", {}) or {})
+    unmatched = BankTransaction.objects.filter(status=TxnStatus.UNMATCHED).aggregate(
+        n=Count("id"), s=Sum("amount"))
+    new_entries = sum(f.counts.get("new_entries", 0) for f in files)
+    report: dict[str, Any] = {
+        "date": day.isoformat(),
+        "flow": f"{flow.name}@{flow.version}",
+        "rerun": rerun,
+        "files": [{"name": f.name, "kind": f.kind, "status": f.status, "detail": f.detail[:500],
+                   **f.counts} for f in files],
+        "ingested": {
+            "files": len(files),
+            "refused": sum(1 for f in files if f.status == "refused"),
+            "duplicate_files": sum(1 for f in files if f.status == "duplicate_file"),
+            "new_bank_entries": new_entries,
+        },
+        "ledger": {"opening_balances": opening.count, "charges": charges.count,
+                   "charged_amount": _money(charges.amount)},
+        "payments": {
+            "matched": matched.matched, "matched_amount": _money(matched.matched_amount),
+            "by_rule": dict(matched.by_rule), "reversals": matched.reversals,
+            "unmatched_new": matched.unmatched,
+            "unmatched_new_amount": _money(matched.unmatched_amount),
+            "ignored": matched.ignored,
+        },
+        "signals": dict(decided.signals),
+        "cases": {"evaluated_tenancies": decided.evaluated, "opened": decided.cases_opened,
+                  "closed": decided.cases_closed,
+                  "open": Case.objects.filter(status=Case.Status.OPEN).count()},
+        "messages": {
+            "decided": dict(decided.messages),
+            "sent": sent_by_channel,
+            "cancelled": int(getattr(sent, "cancelled", 0) or 0),
+            "failed": int(getattr(sent, "failed", 0) or 0),
+            "pending": Message.objects.filter(status=Message.Status.PENDING).count(),
+        },
+        "tasks": {"created": dict(decided.tasks),
+                  "open": Task.objects.filter(status=Task.Status.OPEN).count()},
+        "queues": {"unmatched_payments": unmatched["n"] or 0,
+                   "unmatched_amount": _money(unmatched["s"] or ZERO),
+                   "open_tasks": Task.objects.filter(status=Task.Status.OPEN).count()},
+        "arrears": arrears_position(day),
+    }
+    new_things = (new_entries + opening.count + charges.count + matched.matched + matched.unmatched
+                  + decided.cases_opened + decided.cases_closed + sum(decided.messages.values())
+                  + sum(decided.tasks.values()) + sum(sent_by_channel.values())
+                  + sum(decided.signals.values()))
+    report["nothing_new"] = new_things == 0
+    return report
+
+
+def format_report(r: dict[str, Any]) -> str:
+    """The report for people: Dutch first, English second."""
+    if "ingested" not in r:
+        return f"Dagrapport / day report {r.get('date')}: {r.get('note', '')}"
+    a, p, m, t = r["arrears"], r["payments"], r["messages"], r["tasks"]
+    lines = [
+        f"vroeg dagrapport / day report {r['date']}  (beleid / flow {r['flow']})",
+        "=" * 64,
+    ]
+    if r.get("note"):
+        lines.append(r["note"])
+    if r["nothing_new"]:
+        lines.append("Niets nieuws: deze dag is al verwerkt / nothing new: this day was "
+                     "already processed." if r["rerun"] else
+                     "Niets nieuws vandaag / nothing new today.")
+    ing = r["ingested"]
+    lines += [
+        f"Binnengekomen / came in:   {ing['files']} bestanden/files "
+        f"({ing['refused']} geweigerd/refused, {ing['duplicate_files']} dubbel/duplicate), "
+        f"{ing['new_bank_entries']} nieuwe bankregels / new bank entries",
+        f"Geboekt / booked:          {r['ledger']['charges']} huurregels/rent charges "
+        f"(EUR {r['ledger']['charged_amount']}), {r['ledger']['opening_balances']} beginsaldi",
+        f"Gekoppeld / matched:       {p['matched']} betalingen/payments (EUR {p['matched_amount']})"
+        f", {p['reversals']} stornos/reversals; "
+        + ", ".join(f"{k} {v}" for k, v in sorted(p["by_rule"].items())),
+        f"Niet gekoppeld / unmatched: {p['unmatched_new']} nieuw/new "
+        f"(EUR {p['unmatched_new_amount']}); wachtrij/queue {r['queues']['unmatched_payments']}"
+        f" (EUR {r['queues']['unmatched_amount']}); {p['ignored']} genegeerd/ignored",
+        "Signalen / signals:        " + (", ".join(f"{k} {v}" for k, v in
+                                                  sorted(r["signals"].items())) or "0"),
+        f"Dossiers / cases:          {r['cases']['opened']} geopend/opened, "
+        f"{r['cases']['closed']} gesloten/closed, {r['cases']['open']} open",
+        "Berichten / messages:      besloten/decided " + _counts(m["decided"])
+        + "; verstuurd/sent " + _counts(m["sent"])
+        + f"; {m['cancelled']} geannuleerd/cancelled, {m['pending']} wachtend/pending",
+        "Taken / staff tasks:       nieuw/new " + _counts(t["created"]) + f"; open {t['open']}",
+        f"Achterstand / arrears:     EUR {a['total']} = {a['percent_of_rent_roll']}% van de "
+        f"jaarhuur / of the annual rent roll (EUR {a['annual_rent_roll']})",
+        f"  {a['tenancies_in_arrears']} huurovereenkomsten/tenancies, "
+        f"{a['households_in_arrears']} huishoudens/households; maanden huur / months owed: "
+        + ", ".join(f"{k}: {v}" for k, v in a["by_months_of_rent"].items()),
+    ]
+    refused = [f for f in r["files"] if f["status"] == "refused"]
+    for f in refused[:20]:
+        lines.append(f"  geweigerd / refused: {f['name']}: {f['detail'][:200]}")
+    return "\n".join(lines)
+
+
+def _counts(c: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(c.items())) if c else "0"
