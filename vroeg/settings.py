@@ -138,12 +138,14 @@ VROEG_BANK_ACCOUNTS = [
     if a.strip()
 ]
 # The flow (policy) file; default: the bundled "sociaal incasseren".
-VROEG_FLOW_FILE = os.environ.get("VROEG_FLOW_FILE", str(BASE_DIR / "flows" / "sociaal-incasseren.yaml"))
+VROEG_FLOW_FILE = os.environ.get("VROEG_FLOW_FILE",
+                                 str(BASE_DIR / "flows" / "sociaal-incasseren.yaml"))
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {"vroeg": {"handlers": ["console"], "level": os.environ.get("VROEG_LOG_LEVEL", "WARNING")}},
+    "loggers": {"vroeg": {"handlers": ["console"],
+                          "level": os.environ.get("VROEG_LOG_LEVEL", "WARNING")}},
 }

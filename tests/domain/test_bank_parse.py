@@ -278,6 +278,32 @@ def test_dutch_86_layouts(realdata: Path) -> None:
     assert D("43985.66") in {e.amount for e in rabo_dot}  # dot decimals keep their cents
 
 
+ABN_LABELLED = (
+    ":20:ABN AMRO BANK NV\n:25:417164300\n:28:1/1\n:60F:C240102EUR0,00\n"
+    ":61:2401020102C700,00N654NONREF\n"
+    ":86:SEPA OVERBOEKING                 IBAN: NL20INGB0001234567        \n"
+    "BIC: INGBNL2A                    NAAM: J JANSEN                  \n"
+    "OMSCHRIJVING: HUUR JANUARI 2024 BETALINGSKENMERK 5000 0567 8901 \n"
+    "KENMERK: E2E-1\n"
+    ":62F:C240102EUR700,00\n-\n")
+
+
+def test_abn_amro_labelled_layout() -> None:
+    (e,) = entries(parse_bank_file(ABN_LABELLED.encode(), "abn.sta"))
+    assert (e.counterparty_name, e.counterparty_iban, e.counterparty_bic) == (
+        "J JANSEN", "NL20INGB0001234567", "INGBNL2A")
+    assert e.remittance == "HUUR JANUARI 2024 BETALINGSKENMERK 5000 0567 8901"
+    assert e.end_to_end_id == "E2E-1"  # ABN's KENMERK is the end-to-end id
+
+
+def test_terminated_statement_without_closing_balance_is_kept(realdata: Path) -> None:
+    parsed = parse(realdata, "bank-statement-import/account_bank_statement_import_mt940_base/"
+                             "test-sns.940")
+    assert parsed.statements[-1].closing_balance is None
+    assert len(parsed.statements[-1].entries) == 2
+    assert any("without closing balance" in w for w in parsed.warnings)
+
+
 # ------------------------------------------------------------------ errors
 
 def test_wrong_camt_names_the_element(realdata: Path) -> None:

@@ -178,6 +178,22 @@ def test_balance_dates_default_to_booking_dates() -> None:
     assert dates == ["2026-11-02", "2026-11-20"]
 
 
+def test_amounts_must_be_whole_cents() -> None:
+    with pytest.raises(CamtWriteError, match="whole cents"):
+        write_camt053([statement((entry("1.005"),))], message_id="M", created_at=CREATED)
+    with pytest.raises(CamtWriteError, match="opening balance"):
+        write_camt053([statement((), opening="1.001")], message_id="M", created_at=CREATED)
+
+
+def test_text_that_cleans_to_nothing_is_left_out(realdata: Path) -> None:
+    blank = statement((entry("5.00", remittance="\x01\x02", counterparty_name=" \t ",
+                             end_to_end_id="\n"),))
+    data = write_camt053([blank], message_id="M", created_at=CREATED)
+    assert_valid(realdata, data)
+    doc = etree.fromstring(data)
+    assert doc.xpath("//c:Ustrd | //c:RltdPties | //c:Refs", namespaces=NS) == []
+
+
 def test_other_currency_entry_is_refused() -> None:
     with pytest.raises(CamtWriteError, match="currency"):
         write_camt053([statement((entry("1.00", currency="USD"),))], message_id="M",

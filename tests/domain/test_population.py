@@ -299,13 +299,14 @@ def test_statements_balance_and_chain(small: Portfolio) -> None:
         assert s.opening_balance == balance
         assert s.opening_balance + sum((e.amount for e in s.entries), Decimal(0)) \
             == s.closing_balance
+        assert s.opening_on is not None and s.closing_on is not None
         assert all(s.opening_on <= e.booked_on <= s.closing_on for e in s.entries)
         assert f.sequence == n
         balance = s.closing_balance
         seen += len(s.entries)
     assert seen == len(small.entries)
-    monthly = [f for f in files if f.statement.closing_on < period.window_start]
-    daily = [f for f in files if f.statement.opening_on >= period.window_start]
+    monthly = [f for f in files if (f.statement.closing_on or TODAY) < period.window_start]
+    daily = [f for f in files if (f.statement.opening_on or TODAY) >= period.window_start]
     assert len(monthly) + len(daily) == len(files)
     assert len(monthly) == 12  # 2025-06 .. 2026-05 (the window starts on 1 June)
     assert monthly[0].statement.opening_on == period.history_start

@@ -351,3 +351,45 @@ def test_recognises_a_tenancy_header():
     assert not is_tenancy_csv_text("<?xml version='1.0'?><Document/>")
     assert not is_tenancy_csv_text(":20:STARTUMSE\n:25:NL91ABNA0417164300\n")
     assert not is_tenancy_csv_text("")
+
+
+def _mobile_by_phonenumbers(cell: str) -> str | None:
+    """The reference: phonenumbers' own verdict (valid and mobile -> E.164)."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(cell, "NL")
+    except phonenumbers.NumberParseException:
+        return None
+    if phonenumbers.number_type(number) not in (phonenumbers.PhoneNumberType.MOBILE,
+                                                phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@given(st.sampled_from(["0", "+31", "0031", "+31 ", "(0)"]),
+       st.sampled_from(["6", "61", "65", "66", "67", "68", "69", "97", "970", "971", "20", "85"]),
+       st.text(alphabet="0123456789", min_size=5, max_size=10),
+       st.sampled_from(["", " ", "-"]))
+def test_mobile_fast_path_agrees_with_phonenumbers(prefix, start, rest, sep):
+    from vroeg.domain.tenancy_csv import _CellError, parse_mobile
+
+    cell = f"{prefix}{start}{sep}{rest}"
+    expected = _mobile_by_phonenumbers(cell)
+    try:
+        got: str | None = parse_mobile(cell)
+    except _CellError:
+        got = None
+    assert got == expected
+
+
+def test_the_example_in_the_docs_parses():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "import-format.md").read_text("utf-8")
+    example = doc.split("## Example", 1)[1].split("\n\n", 2)[1]
+    text = "\n".join(line[4:] for line in example.splitlines()) + "\n"
+    result = parse_tenancy_csv(text, "example.csv")
+    assert result.errors == () and len(result.records) == 3
+    assert result.records[0].household_code == result.records[1].household_code
+    assert result.records[2].payment_reference == "5000056789012345"

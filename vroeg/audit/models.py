@@ -20,4 +20,5 @@ class AuditEvent(models.Model):
         ordering = ["-at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.object_type}#{self.object_id}"
+        return (f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} "
+                f"{self.object_type}#{self.object_id}")

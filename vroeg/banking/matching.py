@@ -15,10 +15,11 @@ from decimal import Decimal
 from django.db import transaction
 
 from vroeg.banking.models import BankTransaction, TxnStatus
+from vroeg.db import update_rows
 from vroeg.domain.matching import MatchIndex, TxnFacts, ledger_kind, match
 from vroeg.domain.money import ZERO
 from vroeg.domain.reference import find_betalingskenmerk
-from vroeg.ledger.actions import not_yet_booked
+from vroeg.ledger.actions import insert_entries, not_yet_booked
 from vroeg.ledger.models import LedgerEntry
 from vroeg.portfolio.models import KnownPayer, Tenancy
 
@@ -69,7 +70,10 @@ def match_and_post(through: date, actor: str = "system:run") -> MatchRun:
     """Match every new (and still unmatched) EUR transaction booked on or before `through`."""
     result = MatchRun()
     pending = list(BankTransaction.objects.filter(
-        status__in=[TxnStatus.NEW, TxnStatus.UNMATCHED], booked_on__lte=through, currency="EUR"
+        status__in=[TxnStatus.NEW, TxnStatus.UNMATCHED], booked_on__lte=through, currency="EUR",
+        # Notifications (camt.054) and status reports (pain.002) are not bookings on the
+        # account: the statement that books them is what reaches the ledger.
+        booked=True,
     ).order_by("booked_on", "pk"))
     if not pending:
         return result
@@ -101,9 +105,9 @@ def match_and_post(through: date, actor: str = "system:run") -> MatchRun:
                 continue
         changed.append(txn)
     with transaction.atomic():
-        BankTransaction.objects.bulk_update(
-            changed, ["status", "tenancy", "match_reason", "matched_by", "matched_on"],
-            batch_size=1000)
-        LedgerEntry.objects.bulk_create(not_yet_booked(entries), batch_size=2000)
+        update_rows(BankTransaction, changed,
+                    ["status", "tenancy", "match_reason", "matched_by", "matched_on"])
+        insert_entries(not_yet_booked(entries))
     return result
+
 

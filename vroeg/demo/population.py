@@ -49,9 +49,9 @@ THIRD_PARTY_PAYER = "third_party_payer"
 
 #: Share of households per behaviour type (sums to 1).
 BEHAVIOUR_SHARES: tuple[tuple[str, float], ...] = (
-    (ON_TIME, 0.795),
+    (ON_TIME, 0.80),
     (SOMETIMES_LATE, 0.08),
-    (CHRONICALLY_LATE, 0.035),
+    (CHRONICALLY_LATE, 0.03),
     (INCOME_SHOCK, 0.015),
     (DD_REVERSAL, 0.03),
     (PARTIAL_PAYER, 0.015),
@@ -728,7 +728,7 @@ def _simulate(rng: random.Random, t: DemoTenancy, all_dues: list[int], days: _Da
         fraction = randint(80, 95)
         late_style = rand() < 0.4
     if b == SOMETIMES_LATE:
-        late_rate = 0.15 + 0.15 * rand()
+        late_rate = 0.10 + 0.12 * rand()
 
     skipped = False
     for i, d in enumerate(dues):

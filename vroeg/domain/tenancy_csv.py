@@ -24,7 +24,7 @@ import phonenumbers
 from schwifty import IBAN
 
 from vroeg.domain.reference import is_valid_betalingskenmerk, normalise_reference
-from vroeg.domain.tenancy_columns import ALL, OPTIONAL, REQUIRED
+from vroeg.domain.tenancy_columns import ALL, REQUIRED
 
 TRANSFER = "transfer"
 DIRECT_DEBIT = "direct_debit"
@@ -39,12 +39,6 @@ RESTRICTIONS = {
     "tolk": "needs_interpreter",
     "geen_automatische_oproepen": "no_automated_calls",
 }
-#: Columns that describe the household (relatie), not the tenancy: a relatie_code on
-#: several rows must carry the same values in these.
-HOUSEHOLD_COLUMNS = (
-    "relatie_naam", "email", "mobiel", "post_straat", "post_huisnummer", "post_postcode",
-    "post_plaats", "taal", "voorkeurskanaal", "beperkingen",
-)
 _POSTAL = ("post_straat", "post_huisnummer", "post_postcode", "post_plaats")
 
 
@@ -104,8 +98,9 @@ class TenancyRecord:
         return self.net_rent + self.service_costs
 
 
-#: Record fields that belong to the household (Household model field names, plus
-#: `restrictions`, which maps onto the household's boolean fields).
+#: Record fields that belong to the household (relatie), not the tenancy: a relatie_code
+#: on several rows must carry the same values in these. (Household model field names,
+#: except `household_name` -> name and `restrictions` -> the household's boolean fields.)
 HOUSEHOLD_FIELDS = (
     "household_name", "email", "mobile", "postal_street", "postal_house_number",
     "postal_postcode", "postal_city", "language", "preferred_channel", "restrictions",
@@ -344,9 +339,9 @@ def parse_iban(cell: str) -> str:
 
 
 _PHONE_NOISE = re.compile(r"[\s\-().]")
-# Dutch mobile numbers (national 6[1-58] + 7 digits, phonenumbers' NL mobile pattern):
-# the common case, typed without country code or with +31/0031, skips the full parse.
-_NL_MOBILE = re.compile(r"(?:\+31|0031|0)(6[1-58][0-9]{7})")
+# Dutch mobile numbers, phonenumbers' NL mobile pattern (?:6[1-58]|970\d)\d{7}: the
+# common case, typed with 0, +31 or 0031, skips the full parse (same result; tested).
+_NL_MOBILE = re.compile(r"(?:\+31|0031|0)(6[1-58][0-9]{7}|970[0-9]{8})")
 
 
 def parse_mobile(cell: str) -> str:
@@ -607,7 +602,7 @@ def parse_tenancy_csv(text: str, file_name: str) -> ParseResult:
 
 
 __all__ = [
-    "ALL", "OPTIONAL", "REQUIRED", "HOUSEHOLD_FIELDS", "TENANCY_FIELDS", "COLUMN_OF",
+    "ALL", "REQUIRED", "HOUSEHOLD_FIELDS", "TENANCY_FIELDS", "COLUMN_OF",
     "ParseResult", "RowError", "TenancyRecord", "decode_csv", "household_hash",
     "is_tenancy_csv_text", "looks_like_tenancy_header", "parse_tenancy_csv", "row_hash",
 ]

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import Max
 
+from vroeg.db import insert_rows
 from vroeg.domain.calendar import due_dates_between
 from vroeg.domain.money import ZERO
 from vroeg.ledger.models import EntryKind, LedgerEntry
@@ -35,10 +36,20 @@ def not_yet_booked(entries: list[LedgerEntry]) -> list[LedgerEntry]:
     return [e for e in entries if e.source_key not in existing]
 
 
+_ENTRY_FIELDS = [f.attname for f in LedgerEntry._meta.concrete_fields
+                 if not f.primary_key and f.attname != "created_at"]
+
+
+def insert_entries(entries: list[LedgerEntry]) -> None:
+    """Write new ledger entries in bulk (append-only: never an update)."""
+    insert_rows(LedgerEntry, [{name: getattr(e, name) for name in _ENTRY_FIELDS}
+                              for e in entries])
+
+
 def _insert(entries: list[LedgerEntry]) -> PostingResult:
     fresh = not_yet_booked(entries)
     with transaction.atomic():
-        LedgerEntry.objects.bulk_create(fresh, batch_size=2000)
+        insert_entries(fresh)
     return PostingResult(len(fresh), sum((e.amount for e in fresh), ZERO))
 
 

@@ -24,6 +24,7 @@ class FileOutcome:
     status: str  # imported | duplicate_file | refused
     detail: str = ""
     counts: dict[str, int] = field(default_factory=dict)
+    file_id: int | None = None  # the BankFile row, for bank files
 
 
 def import_file(path: Path, actor: str = "system:import") -> FileOutcome:
@@ -45,7 +46,8 @@ def import_file(path: Path, actor: str = "system:import") -> FileOutcome:
     res = import_bank_file(path, actor=actor)
     return FileOutcome(path.name, "bank", res.status, res.reason or res.format, {
         "statements": res.statements, "entries": res.entries,
-        "new_entries": res.new_entries, "duplicate_entries": res.duplicate_entries})
+        "new_entries": res.new_entries, "duplicate_entries": res.duplicate_entries},
+        file_id=res.file_id)
 
 
 def pending_files(folder: Path | None = None) -> list[Path]:

@@ -1,9 +1,9 @@
 """ISO 20022 XML: camt.052/053/054 account reports and pain.002 status reports.
 
-Namespace-agnostic: every version (001.02, .04, .08, ...) is read with the same
-paths, taken in the document's own namespace; where versions differ (amounts on a
-transaction, ``Dbtr/Nm`` versus ``Dbtr/Pty/Nm``, ``Sts`` versus ``Sts/Cd``) both
-spellings are tried.
+Namespace-agnostic: every version (001.02, .04, .08, ...) is read by local element
+names with the same paths; where versions differ (amounts on a transaction,
+``Dbtr/Nm`` versus ``Dbtr/Pty/Nm``, ``Sts`` versus ``Sts/Cd``) both spellings are
+tried. The exact version is reported in ``ParsedFile.format``.
 """
 
 from __future__ import annotations

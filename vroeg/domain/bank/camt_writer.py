@@ -31,6 +31,7 @@ import gc
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -38,6 +39,27 @@ from vroeg.domain.bank.model import BankEntry, Statement
 
 SUPPORTED_VERSIONS = ("001.02", "001.04", "001.08")
 _CENT = Decimal("0.01")
+
+
+class _Shape(NamedTuple):
+    """Which elements an entry has and its constant codes; entries of one shape differ
+    only in their texts."""
+
+    currency: str
+    credit: bool
+    reversal: bool
+    family: str
+    sub_family: str
+    has_value_date: bool
+    has_bank_ref: bool
+    has_e2e: bool
+    has_mandate: bool
+    has_name: bool
+    has_iban: bool
+    has_bic: bool
+    has_ustrd: bool
+    issuer: str  # "" when there is no structured reference
+    has_return: bool
 
 
 class CamtWriteError(ValueError):
@@ -80,7 +102,13 @@ def _check_statement(stmt: Statement, index: int) -> tuple[Decimal, Decimal, dat
         raise CamtWriteError(
             f"{where}: opening {stmt.opening_balance} + entries {total} "
             f"!= closing {stmt.closing_balance}")
+    for amount, what in ((stmt.opening_balance, "opening balance"),
+                         (stmt.closing_balance, "closing balance")):
+        if amount != amount.quantize(_CENT):
+            raise CamtWriteError(f"{where}: {what} {amount} is not in whole cents")
     for n, e in enumerate(stmt.entries, 1):
+        if e.amount != e.amount.quantize(_CENT):
+            raise CamtWriteError(f"{where}, entry {n}: amount {e.amount} is not in whole cents")
         if e.currency != stmt.currency:
             raise CamtWriteError(f"{where}, entry {n}: currency {e.currency} "
                                  f"differs from the statement's {stmt.currency}")
@@ -104,7 +132,7 @@ class _Writer:
         self.v8 = version == "001.08"
         self.bic_tag = "BIC" if self.v2 else "BICFI"
         self.q = f"{{{self.ns}}}"
-        self.templates: dict[tuple[object, ...], tuple[etree._Element, list[int]]] = {}
+        self.templates: dict[_Shape, tuple[etree._Element, list[int]]] = {}
 
     def el(self, parent: etree._Element, tag: str, text: str | None = None,
            **attrib: str) -> etree._Element:
@@ -139,46 +167,36 @@ class _Writer:
     # same shape are copies of one template with the texts filled in: the same
     # output as rendering each one, several times faster for files of many entries.
 
-    def plan(self, e: BankEntry) -> tuple[tuple[object, ...], list[str]]:
+    def plan(self, e: BankEntry) -> tuple[_Shape, list[str]]:
         credit = e.amount >= 0
         amount = _amount(e.amount)
+        bank_ref = _text(e.bank_reference, 35)
+        e2e = _text(e.end_to_end_id, 35)
+        mandate = _text(e.mandate_id, 35)
+        name = _text(e.counterparty_name, 140)
+        iban = e.counterparty_iban.replace(" ", "").upper()
+        bic = _text(e.counterparty_bic, 11).upper()
+        ustrd = _text(e.remittance, 140)
+        ref = _text(e.creditor_reference, 70).replace(" ", "")[:35]
+        reason = _text(e.return_reason, 4)
+        issuer = ("ISO" if ref[:2].upper() == "RF" else "CUR") if ref else ""
         values = [amount, e.booked_on.isoformat()]
         if e.value_on:
             values.append(e.value_on.isoformat())
-        if e.bank_reference:
-            values.append(_text(e.bank_reference, 35))
-        if e.end_to_end_id:
-            values.append(_text(e.end_to_end_id, 35))
-        if e.mandate_id:
-            values.append(_text(e.mandate_id, 35))
+        # in document order; an element whose text is empty is left out
+        values += [v for v in (bank_ref, e2e, mandate) if v]
         if not self.v2:
             values.append(amount)
-        if e.counterparty_name:
-            values.append(_text(e.counterparty_name, 140))
-        if e.counterparty_iban:
-            values.append(e.counterparty_iban.replace(" ", "").upper())
-        if e.counterparty_bic:
-            values.append(e.counterparty_bic)
-        if e.remittance:
-            values.append(_text(e.remittance, 140))
-        issuer = ""
-        if e.creditor_reference:
-            ref = e.creditor_reference.replace(" ", "")
-            issuer = "ISO" if ref[:2].upper() == "RF" else "CUR"
-            values.append(ref[:35])
-        if e.return_reason:
-            values.append(e.return_reason)
-        shape = (e.currency, credit, e.reversal, _family(e), bool(e.value_on),
-                 bool(e.bank_reference),
-                 bool(e.end_to_end_id), bool(e.mandate_id), bool(e.counterparty_name),
-                 bool(e.counterparty_iban), bool(e.counterparty_bic), bool(e.remittance),
-                 issuer, bool(e.return_reason))
+        values += [v for v in (name, iban, bic, ustrd, ref, reason) if v]
+        shape = _Shape(e.currency, credit, e.reversal, *_family(e), bool(e.value_on),
+                       bool(bank_ref), bool(e2e), bool(mandate), bool(name), bool(iban),
+                       bool(bic), bool(ustrd), issuer, bool(reason))
         return shape, values
 
-    def render(self, parent: etree._Element, shape: tuple[object, ...],
+    def render(self, parent: etree._Element, shape: _Shape,
                values: list[str]) -> tuple[etree._Element, list[etree._Element]]:
         """Build one Ntry; return it and the elements holding `values`, in order."""
-        (currency, credit, reversal, (family, sub), has_valdt, has_acct_ref, has_e2e, has_mndt,
+        (currency, credit, reversal, family, sub, has_valdt, has_acct_ref, has_e2e, has_mndt,
          has_name, has_iban, has_bic, has_ustrd, issuer, has_rtr) = shape
         el = self.el
         it = iter(values)
@@ -191,7 +209,7 @@ class _Writer:
 
         cdt_dbt = "CRDT" if credit else "DBIT"
         ntry = el(parent, "Ntry")
-        var(ntry, "Amt", Ccy=str(currency))
+        var(ntry, "Amt", Ccy=currency)
         el(ntry, "CdtDbtInd", cdt_dbt)
         if reversal:
             el(ntry, "RvslInd", "true")
@@ -207,8 +225,8 @@ class _Writer:
         domn = el(el(ntry, "BkTxCd"), "Domn")
         el(domn, "Cd", "PMNT")
         fmly = el(domn, "Fmly")
-        el(fmly, "Cd", str(family))
-        el(fmly, "SubFmlyCd", str(sub))
+        el(fmly, "Cd", family)
+        el(fmly, "SubFmlyCd", sub)
 
         tx = el(el(ntry, "NtryDtls"), "TxDtls")
         if has_e2e or has_mndt:
@@ -218,7 +236,7 @@ class _Writer:
             if has_mndt:
                 var(refs, "MndtId")
         if not self.v2:  # 001.04 requires the transaction amount; 001.08 allows it
-            var(tx, "Amt", Ccy=str(currency))
+            var(tx, "Amt", Ccy=currency)
             el(tx, "CdtDbtInd", cdt_dbt)
         # A return or reversal undoes an original booking: the original's roles apply
         # (a returned rent collection keeps the tenant as the debtor).
@@ -244,7 +262,7 @@ class _Writer:
                 cri = el(el(rmt, "Strd"), "CdtrRefInf")
                 tp = el(cri, "Tp")
                 el(el(tp, "CdOrPrtry"), "Cd", "SCOR")
-                el(tp, "Issr", str(issuer))
+                el(tp, "Issr", issuer)
                 var(cri, "Ref")
         if has_rtr:
             var(el(el(tx, "RtrInf"), "Rsn"), "Cd")
@@ -302,7 +320,8 @@ def write_camt053(statements: Sequence[Statement], *, message_id: str, created_a
     its entries must equal closing (else :class:`CamtWriteError`). Balance dates
     default to the first/last booking date. `sequence_start` numbers the statements'
     ElctrncSeqNb consecutively. `pretty` indents the XML (about twice the size of the
-    compact form, which banks also deliver). Deterministic: the same input gives the same bytes.
+    compact form, which banks also deliver). Deterministic: the same input gives the
+    same bytes.
     """
     # Many small objects: the cyclic collector only slows this down (nothing here
     # makes cycles). Restore whatever state the caller had.

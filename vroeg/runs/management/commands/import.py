@@ -1,4 +1,8 @@
-"""vroeg import FILE...: tenancy CSVs and bank files, the kind detected from content."""
+"""vroeg import FILE...: tenancy CSVs and bank files, the kind detected from content.
+
+Bank entries booked up to today are matched straight away, so each file's result
+says how many entries were matched, went to the staff queue, or were ignored.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,12 @@ import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.db.models import Count
 
-from vroeg.runs.ingest import import_file
+from vroeg.banking.matching import match_and_post
+from vroeg.banking.models import BankTransaction
+from vroeg.runs.clock import today
+from vroeg.runs.ingest import FileOutcome, import_file
 
 
 class Command(BaseCommand):
@@ -16,22 +24,35 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("files", nargs="+", type=Path)
         parser.add_argument("--json", action="store_true")
+        parser.add_argument("--no-match", action="store_true",
+                            help="only store bank entries; the next run matches them")
 
     def handle(self, *args, **opts) -> None:  # type: ignore[no-untyped-def]
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0, interactive=False)
-        results = []
+        outcomes: list[tuple[Path, FileOutcome]] = []
         for path in opts["files"]:
+            path = Path(path)
             paths = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() \
                 else [path]
-            for p in paths:
-                outcome = import_file(p, actor="cli:import")
-                results.append({"file": str(p), "kind": outcome.kind, "status": outcome.status,
-                                "detail": outcome.detail, **outcome.counts})
-                if not opts["json"]:
-                    counts = ", ".join(f"{k} {v}" for k, v in outcome.counts.items())
-                    self.stdout.write(f"{outcome.status:15} {p}: {counts or outcome.detail}")
+            outcomes += [(p, import_file(p, actor="cli:import")) for p in paths]
+        if not opts["no_match"]:
+            match_and_post(today(), actor="cli:import")
+        results = []
+        for p, outcome in outcomes:
+            row = {"file": str(p), "kind": outcome.kind, "status": outcome.status,
+                   "detail": outcome.detail, **outcome.counts}
+            if outcome.file_id is not None:
+                row.update(dict(BankTransaction.objects.filter(file_id=outcome.file_id)
+                                .values("status").annotate(n=Count("id"))
+                                .values_list("status", "n")))
+            results.append(row)
+            if not opts["json"]:
+                counts = ", ".join(f"{k} {v}" for k, v in row.items()
+                                   if isinstance(v, int) and k != "statements")
+                detail = outcome.detail if outcome.status == "refused" else counts
+                self.stdout.write(f"{outcome.status:15} {p}: {detail}")
         if opts["json"]:
             self.stdout.write(json.dumps(results, indent=2, ensure_ascii=False))
         if any(r["status"] == "refused" for r in results):
