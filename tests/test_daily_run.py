@@ -175,3 +175,13 @@ def test_a_refused_file_lands_in_rejected_with_a_reason(vroeg_home):
     assert report["ingested"]["refused"] == 1
     reason = (vroeg_home / "inbox" / "rejected" / "kapot.xml.reason.txt").read_text("utf-8")
     assert "kapot.xml" in reason or reason.strip()
+
+
+def test_a_file_delivered_twice_is_kept_once(portfolio):
+    copy = (portfolio / "inbox" / "camt-2026-10-01.xml").read_bytes()
+    run(D(2026, 10, 31))
+    (portfolio / "inbox" / "camt-2026-10-01.xml").write_bytes(copy)
+    report = run(D(2026, 10, 31))
+    assert report["ingested"]["duplicate_files"] == 1 and report["nothing_new"]
+    assert [p.name for p in (portfolio / "inbox" / "done").glob("camt-2026-10-01*")] == [
+        "camt-2026-10-01.xml"]

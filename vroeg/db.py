@@ -24,8 +24,8 @@ def chunks(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
         yield items[i:i + size]
 
 
-def _quote(name: str) -> str:
-    return connection.ops.quote_name(name)
+def _quote(name: object) -> str:
+    return connection.ops.quote_name(str(name))
 
 
 def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> int:
@@ -58,7 +58,7 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> in
                     value = f.get_db_prep_save(value, conn)
             elif type(value) is not plain:
                 value = f.get_db_prep_save(value, conn)
-            elif limit and plain is str and len(value) > limit:
+            elif limit and isinstance(value, str) and len(value) > limit:
                 value = value[:limit]  # PostgreSQL refuses longer strings; SQLite would keep them
             values.append(value)
         params.append(values)
@@ -84,8 +84,8 @@ def update_rows(model: type[models.Model], objs: Sequence[Any], names: Iterable[
     meta = model._meta
     columns = [meta.get_field(name) for name in dict.fromkeys(names)]
     sql = (f"UPDATE {_quote(meta.db_table)} SET "
-           + ", ".join(f"{_quote(f.column)} = %s" for f in columns)  # type: ignore[union-attr]
-           + f" WHERE {_quote(meta.pk.column)} = %s")  # type: ignore[union-attr]
+           + ", ".join(f"{_quote(getattr(f, 'column', ''))} = %s" for f in columns)
+           + f" WHERE {_quote(getattr(meta.pk, 'column', 'id'))} = %s")
     conn = connections[DEFAULT_DB_ALIAS]
     params = [[f.get_db_prep_save(getattr(obj, f.attname), conn)  # type: ignore[union-attr]
                for f in columns] + [obj.pk] for obj in objs]

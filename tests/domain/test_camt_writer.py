@@ -3,6 +3,7 @@ read back by vroeg's own parser to the entries it was given."""
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
@@ -13,7 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from vroeg.domain.bank.camt_writer import SUPPORTED_VERSIONS, CamtWriteError, write_camt053
+from vroeg.domain.bank.camt_writer import (
+    SUPPORTED_VERSIONS,
+    CamtWriteError,
+    _Writer,
+    write_camt053,
+    write_camt053_to,
+)
 from vroeg.domain.bank.model import BankEntry, Statement
 from vroeg.domain.bank.parse import parse_bank_file
 
@@ -267,6 +274,29 @@ def bank_entries(draw: st.DrawFn) -> BankEntry:
         bank_reference=draw(st.just("") | IDS),
         reversal=draw(st.booleans()) if not return_reason else False,
         return_reason=return_reason)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=st.lists(bank_entries(), max_size=8), second=st.lists(bank_entries(), max_size=8),
+       version=st.sampled_from(SUPPORTED_VERSIONS))
+def test_streamed_is_the_compact_tree_byte_for_byte(
+        first: list[BankEntry], second: list[BankEntry], version: str) -> None:
+    stmts = [statement(tuple(first)), statement(tuple(second), statement_id="S-2")]
+    tree = _Writer(version).document(stmts, "M", CREATED, 5, pretty=False)
+    out = io.BytesIO()
+    n = write_camt053_to(out, stmts, message_id="M", created_at=CREATED, version=version,
+                         sequence_start=5)
+    assert out.getvalue() == tree and n == len(tree)
+    assert write_camt053(stmts, message_id="M", created_at=CREATED, version=version,
+                         sequence_start=5, pretty=False) == tree
+
+
+def test_stream_writes_nothing_for_a_bad_statement() -> None:
+    out = io.BytesIO()
+    with pytest.raises(CamtWriteError):
+        write_camt053_to(out, [statement(), statement(closing_balance=D("0.00"))],
+                         message_id="M", created_at=CREATED)
+    assert out.getvalue() == b""
 
 
 def _expected(e: BankEntry) -> BankEntry:

@@ -1,7 +1,11 @@
 from decimal import Decimal
 
 from vroeg.domain.matching import MatchIndex, TxnFacts, ledger_kind, match
-from vroeg.domain.reference import find_betalingskenmerk, make_betalingskenmerk
+from vroeg.domain.reference import (
+    find_betalingskenmerk,
+    find_betalingskenmerken,
+    make_betalingskenmerk,
+)
 
 REF_A = make_betalingskenmerk(1001)
 REF_B = make_betalingskenmerk(1002)
@@ -17,7 +21,7 @@ def txn(amount="700.00", ref="", text="", iban="", reason="") -> TxnFacts:
 
 
 def m(t: TxnFacts):
-    return match(t, INDEX, find_betalingskenmerk)
+    return match(t, INDEX, find_betalingskenmerken)
 
 
 def test_structured_reference_wins_over_iban():
@@ -54,3 +58,20 @@ def test_return_of_a_direct_debit_matches_and_is_a_reversal():
     assert m(t).tenancy_id == 1
     assert ledger_kind(t) == "reversal"
     assert ledger_kind(txn()) == "payment"
+
+
+def test_a_year_next_to_the_reference_does_not_hide_it():
+    # "2026" + the first 12 digits of this reference is a valid betalingskenmerk too.
+    ref = make_betalingskenmerk(1005)
+    assert find_betalingskenmerk(f"huur augustus 2026 {ref[:4]} {ref[4:8]} {ref[8:12]} "
+                                 f"{ref[12:]}") is None  # the pure finder cannot choose
+    spaced = " ".join(ref[i:i + 4] for i in range(0, 16, 4))
+    assert len(find_betalingskenmerken(f"huur augustus 2026 {spaced}")) == 2
+    index = MatchIndex(by_reference={ref: 7}, by_iban={}, monthly_rent={})
+    r = match(txn(text=f"huur augustus 2026 {spaced}"), index, find_betalingskenmerken)
+    assert (r.tenancy_id, r.rule) == (7, "reference_in_text")
+
+
+def test_two_of_our_references_in_one_text_go_to_a_person():
+    r = m(txn(text=f"{REF_A} en {REF_B}"))
+    assert r.tenancy_id is None and "meerdere" in r.reason

@@ -18,7 +18,7 @@ from vroeg.banking.models import BankTransaction, TxnStatus
 from vroeg.db import update_rows
 from vroeg.domain.matching import MatchIndex, TxnFacts, ledger_kind, match
 from vroeg.domain.money import ZERO
-from vroeg.domain.reference import find_betalingskenmerk
+from vroeg.domain.reference import find_betalingskenmerken
 from vroeg.ledger.actions import insert_entries, not_yet_booked
 from vroeg.ledger.models import LedgerEntry
 from vroeg.portfolio.models import KnownPayer, Tenancy
@@ -81,7 +81,7 @@ def match_and_post(through: date, actor: str = "system:run") -> MatchRun:
     entries: list[LedgerEntry] = []
     changed: list[BankTransaction] = []
     for txn in pending:
-        outcome = match(facts(txn), index, find_betalingskenmerk)
+        outcome = match(facts(txn), index, find_betalingskenmerken)
         if outcome.tenancy_id is not None:
             txn.status, txn.tenancy_id = TxnStatus.MATCHED, outcome.tenancy_id
             txn.match_reason, txn.matched_by, txn.matched_on = outcome.reason, actor, through

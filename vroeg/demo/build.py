@@ -12,6 +12,7 @@ file with the same bytes is left alone, so building twice gives the same folder.
 from __future__ import annotations
 
 import csv
+import filecmp
 import io
 import os
 import random
@@ -20,10 +21,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
 from vroeg.demo.population import CURRENCY, Portfolio
-from vroeg.domain.bank.camt_writer import write_camt053
+from vroeg.domain.bank.camt_writer import write_camt053, write_camt053_to
 from vroeg.domain.bank.model import Statement
 from vroeg.domain.calendar import is_business_day
 from vroeg.domain.tenancy_columns import ALL as TENANCY_COLUMNS
@@ -135,24 +137,44 @@ def camt_bytes(bank_file: BankFile, version: str = "001.02", pretty: bool = True
                          sequence_start=bank_file.sequence, pretty=pretty)
 
 
-def write_file(path: Path, data: bytes) -> WrittenFile:
-    """Write atomically; leave an identical existing file untouched."""
-    try:
-        if path.stat().st_size == len(data) and path.read_bytes() == data:
-            return WrittenFile(path, len(data), changed=False)
-    except FileNotFoundError:
-        pass
+def camt_writer(bank_file: BankFile, version: str = "001.02",
+                pretty: bool = True) -> Callable[[BinaryIO], object]:
+    """Writes the statement to a file: compact ones entry by entry (large months)."""
+    if pretty:
+        return lambda out: out.write(camt_bytes(bank_file, version, pretty=True))
+    return lambda out: write_camt053_to(
+        out, [bank_file.statement], message_id=bank_file.message_id,
+        created_at=bank_file.created_at, version=version, sequence_start=bank_file.sequence)
+
+
+def write_file(path: Path, data: bytes | Callable[[BinaryIO], object]) -> WrittenFile:
+    """Write atomically (a hidden .part file, then a rename); leave an identical
+    existing file untouched. `data` is the bytes, or a function writing them."""
+    if isinstance(data, bytes):
+        try:
+            if path.stat().st_size == len(data) and path.read_bytes() == data:
+                return WrittenFile(path, len(data), changed=False)
+        except FileNotFoundError:
+            pass
     tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
         with open(tmp, "wb") as fh:
-            fh.write(data)
+            if isinstance(data, bytes):
+                fh.write(data)
+            else:
+                data(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        size = tmp.stat().st_size
+        if not isinstance(data, bytes) and path.exists() and filecmp.cmp(tmp, path,
+                                                                          shallow=False):
+            tmp.unlink()
+            return WrittenFile(path, size, changed=False)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return WrittenFile(path, len(data), changed=True)
+    return WrittenFile(path, size, changed=True)
 
 
 def write_portfolio(portfolio: Portfolio, folder: Path, *, version: str = "001.02",
@@ -171,8 +193,8 @@ def write_portfolio(portfolio: Portfolio, folder: Path, *, version: str = "001.0
     monthly = sum(1 for _, first, _ in periods if first < portfolio.period.window_start)
     for i, bank_file in enumerate(iter_bank_files(portfolio), 1):
         is_monthly = i <= monthly
-        data = camt_bytes(bank_file, version, pretty=pretty_daily and not is_monthly)
-        written.append(write_file(folder / bank_file.name, data))
+        write = camt_writer(bank_file, version, pretty=pretty_daily and not is_monthly)
+        written.append(write_file(folder / bank_file.name, write))
         if is_monthly:
             say(f"  {bank_file.name}: {len(bank_file.statement.entries)} entries "
                 f"({i}/{len(periods)} files)")

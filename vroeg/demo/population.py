@@ -2,8 +2,9 @@
 
 Everything here is plain Python: no Django, no I/O, no clock. The same arguments give
 the same portfolio, entry for entry, so the files written from it are byte-identical.
-Household ``i`` draws from its own random stream (seed and index), so a portfolio of
-100 tenancies is the first 100 of a portfolio of 15,000 with the same seed.
+Household ``i`` draws from its own random stream (seed and index), so the tenancies of
+a small portfolio are the first ones of a larger one with the same seed (but for the
+last household, which may lose its second tenancy to the count).
 
 Behaviour types (shares are of households; calibrated so that about 5-6% of
 households are in arrears on an average day, about half of those 1-3 months behind):

@@ -41,15 +41,21 @@ def _digits(text: str) -> str:
 
 
 def match(txn: TxnFacts, index: MatchIndex,
-          find_reference: Callable[[str], str | None]) -> MatchResult:
+          find_references: Callable[[str], tuple[str, ...]]) -> MatchResult:
     ref = _digits(txn.creditor_reference)
     if ref and ref in index.by_reference:
         return MatchResult(index.by_reference[ref], "reference",
                            "betalingskenmerk (gestructureerd) / structured payment reference")
-    typed = find_reference(txn.remittance) if txn.remittance else None
-    if typed and typed in index.by_reference:
-        return MatchResult(index.by_reference[typed], "reference_in_text",
+    # Free text can hold other valid-looking numbers ("huur 2026 2000 0001 ..."): only
+    # references we issued count, and two different ones are left to a person.
+    typed = {index.by_reference[r] for r in find_references(txn.remittance)
+             if r in index.by_reference} if txn.remittance else set()
+    if len(typed) == 1:
+        return MatchResult(typed.pop(), "reference_in_text",
                            "betalingskenmerk in omschrijving / payment reference in free text")
+    if len(typed) > 1:
+        return MatchResult(None, "none", "meerdere betalingskenmerken in omschrijving / "
+                           "several payment references in the free text")
     iban = txn.counterparty_iban.replace(" ", "").upper()
     candidates = index.by_iban.get(iban, ()) if iban else ()
     if len(candidates) == 1:

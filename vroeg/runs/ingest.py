@@ -63,8 +63,11 @@ def _move_done(path: Path) -> None:
     done.mkdir(parents=True, exist_ok=True)
     target = done / path.name
     if target.exists():
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:8]
-        target = done / f"{path.stem}-{digest}{path.suffix}"
+        data = path.read_bytes()
+        if target.read_bytes() == data:
+            path.unlink()  # the very same file was delivered again: one copy is enough
+            return
+        target = done / f"{path.stem}-{hashlib.sha256(data).hexdigest()[:8]}{path.suffix}"
     shutil.move(str(path), target)
 
 

@@ -28,10 +28,12 @@ Mapping from :class:`BankEntry` (amount: credit positive, debit negative):
 from __future__ import annotations
 
 import gc
-from collections.abc import Sequence
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple, cast
 
 from lxml import etree
 
@@ -140,16 +142,6 @@ class _Writer:
         if text is not None:
             node.text = text
         return node
-
-    def party(self, parent: etree._Element, tag: str, name: str) -> None:
-        node = self.el(parent, tag)
-        if self.v8:  # Party40Choice
-            node = self.el(node, "Pty")
-        self.el(node, "Nm", _text(name, 140))
-
-    def account(self, parent: etree._Element, tag: str, iban: str) -> None:
-        node = self.el(parent, tag)
-        self.el(self.el(node, "Id"), "IBAN", iban.replace(" ", "").upper())
 
     def date_choice(self, parent: etree._Element, tag: str, day: date) -> None:
         self.el(self.el(parent, tag), "Dt", day.isoformat())
@@ -268,7 +260,8 @@ class _Writer:
             var(el(el(tx, "RtrInf"), "Rsn"), "Cd")
         return ntry, slots
 
-    def entry(self, stmt_el: etree._Element, e: BankEntry) -> None:
+    def filled(self, e: BankEntry) -> etree._Element:
+        """A new Ntry for `e`: a copy of its shape's template with the texts set."""
         shape, values = self.plan(e)
         template = self.templates.get(shape)
         if template is None:
@@ -278,13 +271,15 @@ class _Writer:
             template = self.templates[shape] = (ntry, [nodes.index(n) for n in slots])
         ntry, positions = template
         node = ntry.__deepcopy__(None)  # lxml: a deep copy, without copy.deepcopy's memo
-        stmt_el.append(node)
         nodes = list(node.iter())
         for i, value in zip(positions, values, strict=True):
             nodes[i].text = value
+        return node
 
-    def document(self, statements: Sequence[Statement], message_id: str,
-                 created_at: datetime, sequence_start: int, pretty: bool) -> bytes:
+    def skeleton(self, statements: Sequence[Statement], message_id: str,
+                 created_at: datetime, sequence_start: int,
+                 ) -> tuple[etree._Element, list[etree._Element]]:
+        """The document without entries, and each statement's element."""
         if not message_id or len(message_id) > 35:
             raise CamtWriteError("message_id must be 1 to 35 characters")
         checked = [_check_statement(s, i) for i, s in enumerate(statements)]
@@ -294,6 +289,7 @@ class _Writer:
         self.el(hdr, "MsgId", message_id)
         created = _iso_datetime(created_at)
         self.el(hdr, "CreDtTm", created)
+        stmt_els = []
         for n, (stmt, (opening, closing, opening_on, closing_on)) in enumerate(
                 zip(statements, checked, strict=True)):
             s = self.el(body, "Stmt")
@@ -305,10 +301,42 @@ class _Writer:
             self.el(acct, "Ccy", stmt.currency)
             self.balance(s, "OPBD", opening, stmt.currency, opening_on)
             self.balance(s, "CLBD", closing, stmt.currency, closing_on)
+            stmt_els.append(s)
+        return root, stmt_els
+
+    def document(self, statements: Sequence[Statement], message_id: str,
+                 created_at: datetime, sequence_start: int, pretty: bool) -> bytes:
+        """The whole document as one tree, then serialised."""
+        root, stmt_els = self.skeleton(statements, message_id, created_at, sequence_start)
+        for stmt, s in zip(statements, stmt_els, strict=True):
             for e in stmt.entries:
-                self.entry(s, e)
+                s.append(self.filled(e))
         return etree.tostring(root, xml_declaration=True, encoding="UTF-8",
                               pretty_print=pretty)
+
+    def stream(self, out: BinaryIO, statements: Sequence[Statement], message_id: str,
+               created_at: datetime, sequence_start: int) -> int:
+        """The compact document, entry by entry: the same bytes as :meth:`document`
+        without indentation, in memory for one entry at a time instead of the tree."""
+        root, stmt_els = self.skeleton(statements, message_id, created_at, sequence_start)
+        markers: list[bytes] = []
+        for n, s in enumerate(stmt_els):
+            label = f"vroeg-entries-{n}"
+            s.append(etree.Comment(label))
+            markers.append(f"<!--{label}-->".encode("ascii"))
+        rest = cast(bytes, etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+        # A serialised entry carries the namespace declaration its ancestors already
+        # have; it stands first, in the Ntry start tag.
+        declaration = f' xmlns="{self.ns}"'.encode("ascii")
+        written = 0
+        for stmt, marker in zip(statements, markers, strict=True):
+            head, rest = rest.split(marker, 1)
+            written += out.write(head)
+            for e in stmt.entries:
+                chunk = cast(bytes, etree.tostring(self.filled(e), encoding="UTF-8"))
+                written += out.write(chunk.replace(declaration, b"", 1))
+        written += out.write(rest)
+        return written
 
 
 def write_camt053(statements: Sequence[Statement], *, message_id: str, created_at: datetime,
@@ -317,19 +345,41 @@ def write_camt053(statements: Sequence[Statement], *, message_id: str, created_a
     """One camt.053 BkToCstmrStmt message holding `statements`, as UTF-8 XML bytes.
 
     Each statement needs its opening and closing balance, and opening + the sum of
-    its entries must equal closing (else :class:`CamtWriteError`). Balance dates
-    default to the first/last booking date. `sequence_start` numbers the statements'
-    ElctrncSeqNb consecutively. `pretty` indents the XML (about twice the size of the
-    compact form, which banks also deliver). Deterministic: the same input gives the
-    same bytes.
+    its entries must equal closing (else :class:`CamtWriteError`); amounts are whole
+    cents. Balance dates default to the first/last booking date. `sequence_start`
+    numbers the statements' ElctrncSeqNb consecutively. `pretty` indents the XML
+    (about twice the size of the compact form, which banks also deliver).
+    Deterministic: the same input gives the same bytes.
     """
-    # Many small objects: the cyclic collector only slows this down (nothing here
-    # makes cycles). Restore whatever state the caller had.
+    if not pretty:
+        buf = io.BytesIO()
+        write_camt053_to(buf, statements, message_id=message_id, created_at=created_at,
+                         version=version, sequence_start=sequence_start)
+        return buf.getvalue()
+    with _no_cyclic_gc():
+        return _Writer(version).document(statements, message_id, created_at, sequence_start,
+                                         pretty=True)
+
+
+def write_camt053_to(out: BinaryIO, statements: Sequence[Statement], *, message_id: str,
+                     created_at: datetime, version: str = "001.02",
+                     sequence_start: int = 1) -> int:
+    """Like :func:`write_camt053` with ``pretty=False``, written to `out` entry by entry
+    (for statements of millions of entries); returns the number of bytes written.
+    Everything is checked before the first byte is written."""
+    with _no_cyclic_gc():
+        return _Writer(version).stream(out, statements, message_id, created_at,
+                                       sequence_start)
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Many small objects, no cycles: the cyclic collector only slows the writer down.
+    Restores whatever state the caller had."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _Writer(version).document(statements, message_id, created_at, sequence_start,
-                                         pretty)
+        yield
     finally:
         if was_enabled:
             gc.enable()
