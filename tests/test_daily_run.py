@@ -185,3 +185,18 @@ def test_a_file_delivered_twice_is_kept_once(portfolio):
     assert report["ingested"]["duplicate_files"] == 1 and report["nothing_new"]
     assert [p.name for p in (portfolio / "inbox" / "done").glob("camt-2026-10-01*")] == [
         "camt-2026-10-01.xml"]
+
+
+def test_a_pause_stops_the_steps_but_not_the_case(portfolio):
+    from vroeg.collection.models import Pause
+    from vroeg.portfolio.models import Tenancy
+
+    run(D(2026, 10, 31))
+    Pause.objects.create(tenancy=Tenancy.objects.get(code="OVK-00002"),
+                         reason="schuldhulptraject / in debt help", starts_on=D(2026, 11, 1),
+                         ends_on=D(2026, 11, 20), set_by="staff:test")
+    run(D(2026, 11, 30))
+    # Paused until the 20th; afterwards the ladder starts where it stood: the first step.
+    assert steps_of("OVK-00002") == [("2026-11-21", "reminder_friendly:sms"),
+                                     ("2026-11-26", "reminder_second:sms")]
+    assert Case.objects.get(tenancy__code="OVK-00002").opened_on == D(2026, 11, 2)
