@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from decimal import Decimal
+from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,38 @@ def test_bank_parse_command(realdata: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert "camt053.v2.wrong.xml, Document/BkToCstmrStmt (regel/line 3)" in err
     assert "Traceback" not in err
+
+
+UNBALANCED = "mt940/jejik/abnamro.sta"  # closing balances do not follow from the entries
+
+
+def test_bank_parse_json_shows_warnings(realdata: Path) -> None:
+    import json
+
+    out = StringIO()
+    call_command("bank", "parse", str(realdata / UNBALANCED), "--json", stdout=out)
+    doc = json.loads(out.getvalue())
+    assert list(doc) == ["format", "statements", "warnings"]
+    assert doc["format"] == "mt940" and len(doc["statements"]) == 2
+    (first, second) = doc["warnings"]
+    assert "balance does not add up" in first and "verschil / difference -2038.00" in first
+    assert "verschil / difference -1002.60" in second
+
+    out = StringIO()
+    call_command("bank", "parse", str(realdata / "php-mt940/Abn/issue48"), "--json", stdout=out)
+    assert json.loads(out.getvalue())["warnings"] == []
+
+
+def test_import_result_carries_warnings(realdata: Path, vroeg_home: Path) -> None:
+    path = copy(realdata, UNBALANCED, vroeg_home)
+    r = import_bank_file(path)
+    assert r.status == "imported" and len(r.warnings) == 2
+    assert all("balance does not add up" in w for w in r.warnings)
+    assert "verschil / difference -2038.00" in r.warnings[0]
+    assert BankFile.objects.get(pk=r.file_id).warnings.splitlines() == list(r.warnings)
+    again = import_bank_file(path)  # the same file again still says what is wrong with it
+    assert again.status == "duplicate_file" and again.warnings == r.warnings
+
+    out = StringIO()
+    call_command("bank", "import", str(path), stdout=out)
+    assert "let op / note: Saldo klopt niet" in out.getvalue()

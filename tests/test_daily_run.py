@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+import subprocess
+from datetime import date, datetime, time
 from decimal import Decimal
 from io import StringIO
 
@@ -200,3 +201,52 @@ def test_a_pause_stops_the_steps_but_not_the_case(portfolio):
     assert steps_of("OVK-00002") == [("2026-11-21", "reminder_friendly:sms"),
                                      ("2026-11-26", "reminder_second:sms")]
     assert Case.objects.get(tenancy__code="OVK-00002").opened_on == D(2026, 11, 2)
+
+
+def test_catching_up_to_today_sends_only_the_latest_step_dated_today(portfolio, settings):
+    """An outage: the run for 'today' (1 Dec 2026 here) catches up November. The missed
+    days decide, but only today sends, and only each case's latest message, dated today
+    with its objection deadline counted from today."""
+    from unittest import mock
+
+    from vroeg.domain.calendar import AMSTERDAM
+
+    run(D(2026, 10, 31))
+    today = D(2026, 12, 1)
+    noon = datetime.combine(today, time(12, 0), AMSTERDAM)
+    with mock.patch("vroeg.runs.daily.today", return_value=today), \
+            mock.patch("vroeg.runs.clock.today", return_value=today), \
+            mock.patch("django.utils.timezone.now", return_value=noon):
+        report = run(today)
+    assert len(report["caught_up"]) == 30
+    sent = Message.objects.filter(status=Message.Status.SENT, tenancy__code="OVK-00002")
+    assert [m.step for m in sent] == ["written_reminder"]
+    assert Message.objects.filter(tenancy__code="OVK-00002",
+                                  status=Message.Status.CANCELLED).count() == 2
+    letter = sent[0]
+    pdf = portfolio / letter.delivery_ref
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert "1 december 2026" in text  # dated the day it is sent, not 27 November
+    assert "15 december 2026" in text  # the objection deadline counts from today
+
+
+def test_the_letter_points_to_the_tenants_own_municipality(vroeg_home):
+    inbox = vroeg_home / "inbox"
+    write_tenancies(inbox / "t.csv", [tenancy_row(1, eenheid_plaats="Tilburg",
+                                                  eenheid_postcode="5038 AB")])
+    run(D(2026, 10, 31))
+    run(D(2026, 11, 30))
+    letter = Message.objects.get(channel="letter")
+    assert "Gemeente Tilburg" in letter.body_text and "14 013" in letter.body_text
+    assert "14 020" not in letter.body_text  # not Amsterdam's debt help
+
+
+def test_without_an_opening_balance_date_rent_is_charged_from_the_first_run(vroeg_home):
+    inbox = vroeg_home / "inbox"
+    write_tenancies(inbox / "t.csv", [tenancy_row(1, beginsaldo="", beginsaldo_datum="",
+                                                  ingangsdatum="2015-06-01")])
+    first = run(D(2026, 10, 31))
+    assert first["ledger"]["charges"] == 0  # 2015..October is the ERP's history
+    run(D(2026, 11, 30))
+    charges = list(LedgerEntry.objects.filter(kind="charge").values_list("due_on", flat=True))
+    assert charges == [D(2026, 11, 1)]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vroeg.audit.models import AuditEvent
 from vroeg.domain.reference import is_valid_betalingskenmerk, tenancy_betalingskenmerk
@@ -224,6 +227,65 @@ def test_reference_used_by_another_tenancy_refuses_the_file(vroeg_home):
             ImportBatch.objects.count()) == counts
 
 
+def test_reference_used_by_another_tenancy_is_listed_with_all_other_errors(vroeg_home):
+    import_tenancies(write_csv(vroeg_home, ROWS))
+    rows = changed(**{"OV-1": {"kale_huur": "x"},
+                      "OV-2": {"betalingskenmerk": "5000056789012345", "kale_huur": "-1",
+                               "ingangsdatum": "gisteren"}})[:2]  # OV-3 has the reference
+    with pytest.raises(TenancyImportError) as info:
+        import_tenancies(write_csv(vroeg_home, rows, "v2.csv"))
+    assert [(e.line, e.column) for e in info.value.errors] == [
+        (2, "kale_huur"), (3, "ingangsdatum"), (3, "kale_huur"), (3, "betalingskenmerk")]
+    assert ("v2.csv, regel/line 3, kolom/column betalingskenmerk: al in gebruik bij "
+            "huurovereenkomst OV-3 / already used by tenancy OV-3") in str(info.value)
+    assert Tenancy.objects.get(code="OV-2").payment_reference != "5000056789012345"
+
+
+def test_reference_check_against_database_keeps_own_reference(vroeg_home):
+    import_tenancies(write_csv(vroeg_home, ROWS))
+    rows = changed(**{"OV-3": {"kale_huur": "x"}})  # OV-3 keeps its own reference
+    with pytest.raises(TenancyImportError) as info:
+        import_tenancies(write_csv(vroeg_home, rows, "v2.csv"))
+    assert [(e.line, e.column) for e in info.value.errors] == [(4, "kale_huur")]
+
+
+def test_cr_only_line_endings_import_like_lf(vroeg_home):
+    lf = write_csv(vroeg_home, ROWS, "lf.csv").read_bytes()
+    path = vroeg_home / "mac.csv"
+    path.write_bytes(lf.replace(b"\n", b"\r"))
+    assert is_tenancy_csv(path.read_bytes())
+    result = import_tenancies(path)
+    assert (result.rows, result.created) == (3, 3)
+    assert Tenancy.objects.get(code="OV-3").payment_reference == "5000056789012345"
+    crlf = vroeg_home / "win.csv"
+    crlf.write_bytes(lf.replace(b"\n", b"\r\n"))
+    assert import_tenancies(crlf).unchanged == 3
+
+
+def test_missing_required_column_is_recognised_and_named(vroeg_home):
+    path = vroeg_home / "export.csv"
+    columns = [c for c in ALL if c != "kale_huur"]
+    lines = [",".join(columns)] + [",".join(r.get(c, "").replace(",", ".") for c in columns)
+                                   for r in ROWS]
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    assert is_tenancy_csv(path.read_bytes()[:4096])
+    with pytest.raises(TenancyImportError) as info:
+        import_tenancies(path)
+    assert [(e.line, e.column) for e in info.value.errors] == [(1, "kale_huur")]
+    assert ("export.csv, regel/line 1, kolom/column kale_huur: verplichte kolom ontbreekt / "
+            "required column missing") in str(info.value)
+    assert not Tenancy.objects.exists()
+
+
+def test_header_only_file_is_refused(vroeg_home):
+    path = write_csv(vroeg_home, [], "empty.csv")
+    assert is_tenancy_csv(path.read_bytes())
+    with pytest.raises(TenancyImportError) as info:
+        import_tenancies(path)
+    assert "empty.csv, regel/line 1: geen regels / no rows" in str(info.value)
+    assert not ImportBatch.objects.exists()
+
+
 def test_not_utf8_is_refused(vroeg_home):
     path = vroeg_home / "latin1.csv"
     rows = changed(**{"OV-3": {"relatie_naam": "A. Müller"}})
@@ -240,3 +302,24 @@ def test_is_tenancy_csv(vroeg_home):
     assert not is_tenancy_csv(b"<?xml version='1.0'?><Document/>")
     assert not is_tenancy_csv(b":20:STARTUMSE\r\n:25:NL91ABNA0417164300\r\n")
     assert not is_tenancy_csv(b"\xff\xfe\x00")
+
+
+@pytest.mark.parametrize("data", [b"abc\rdef\n", b"\r", b"a,b\r,c\x00", b"\xff\r\xfe\n",
+                                  b'"\r"\r', b"\x00" * 10 + b"\r\n,;\r"])
+def test_is_tenancy_csv_never_raises(data):
+    assert is_tenancy_csv(data) is False
+
+
+def test_is_tenancy_csv_reads_the_header_up_to_a_lone_cr():
+    assert is_tenancy_csv(b"overeenkomst_code\rrelatie_code,kale_huur\n")
+
+
+@given(st.binary(max_size=5000))
+@settings(deadline=None)
+def test_is_tenancy_csv_never_raises_on_any_bytes(data):
+    assert is_tenancy_csv(data) in (True, False)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_is_tenancy_csv_is_false_for_random_binary(seed):
+    assert is_tenancy_csv(random.Random(seed).randbytes(4096)) is False

@@ -15,7 +15,31 @@ import dj_database_url
 BASE_DIR = Path(__file__).resolve().parent
 VROEG_HOME = Path(os.environ.get("VROEG_HOME", "var")).resolve()
 
-SECRET_KEY = os.environ.get("VROEG_SECRET_KEY", "vroeg-dev-only-not-secret")
+
+
+def _secret_key() -> str:
+    """VROEG_SECRET_KEY, else a random key kept in VROEG_HOME/secret.key (made once,
+    readable by the owner only): never a built-in key that anyone could look up."""
+    if os.environ.get("VROEG_SECRET_KEY"):
+        return os.environ["VROEG_SECRET_KEY"]
+    path = VROEG_HOME / "secret.key"
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        import secrets
+
+        VROEG_HOME.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(50)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it just now
+            return path.read_text(encoding="ascii").strip()
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(key)
+        return key
+
+
+SECRET_KEY = _secret_key()
 DEBUG = os.environ.get("VROEG_DEBUG", "0") == "1"
 ALLOWED_HOSTS = os.environ.get("VROEG_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
 
@@ -128,9 +152,11 @@ VROEG_CORPORATION = {
     "pay_url": os.environ.get("VROEG_PAY_URL", "https://betalen.woonstad.example/"),
     "debt_help": os.environ.get(
         "VROEG_DEBT_HELP",
-        "Gemeente Amsterdam, Schuldhulpverlening: 14 020, www.amsterdam.nl/geldzorgen",
+        "Schuldhulpverlening van uw gemeente: bel 14 met het netnummer van uw gemeente",
     ),
 }
+# Local debt-help contacts per place (YAML); default vroeg/data/schuldhulp.yaml.
+VROEG_DEBT_HELP_FILE = os.environ.get("VROEG_DEBT_HELP_FILE", "")
 # Own bank accounts: when set, statements of other accounts are refused.
 VROEG_BANK_ACCOUNTS = [
     a.strip().replace(" ", "").upper()

@@ -480,3 +480,10 @@ def test_camt_written_by_vroeg_reads_back_the_same(items: list[BankEntry], versi
         assert read.bank_reference == written.bank_reference
         assert read.reversal == written.reversal
         assert read.return_reason == written.return_reason
+
+
+def test_unbalanced_real_file_warns_with_the_difference(realdata: Path) -> None:
+    parsed = parse(realdata, "mt940/jejik/abnamro.sta")
+    assert list(parsed.warnings) == balance_warnings(parsed)
+    assert [w.rsplit(" ", 1)[-1] for w in parsed.warnings] == ["-2038.00)", "-1002.60)"]
+    assert all(w.startswith("Saldo klopt niet / balance does not add up") for w in parsed.warnings)

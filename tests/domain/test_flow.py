@@ -133,3 +133,15 @@ def test_never_more_than_one_message_per_household_per_day(rows, messaged):
     messages = [s for s in d.steps if s.step.action == "message"]
     assert len(messages) <= (0 if messaged else 1)
     assert all(s.tenancy_id in {t.tenancy_id for t in ts} for s in d.steps)
+
+
+@pytest.mark.parametrize("patch, message", [
+    ({"min_arrears": "ten euro"}, "min_arrears"),
+    ({"steps": [{"id": "a", "action": "task", "task": {"kind": "call"},
+                 "when": {"days_overdue_at_least": -5}}]}, "negatief"),
+])
+def test_bad_values_are_flow_errors(patch, message):
+    data = {"name": "x", "version": 1, "steps": [
+        {"id": "a", "action": "task", "task": {"kind": "call"}, "when": {}}]} | patch
+    with pytest.raises(FlowError, match=message):
+        load_flow(data, "mine.yaml")

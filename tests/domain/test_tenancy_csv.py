@@ -251,9 +251,13 @@ def test_empty_file():
         "header line missing"]
 
 
-def test_header_only_is_an_empty_import():
-    result = parse_tenancy_csv(",".join(REQUIRED) + "\n", FILE)
-    assert result.errors == () and result.records == () and result.rows == 0
+@pytest.mark.parametrize("after_header", ["\n", "", "\n\n,,,,,,,,,\n"])
+def test_header_only_is_refused(after_header):
+    result = parse_tenancy_csv(",".join(REQUIRED) + after_header, FILE)
+    assert result.records == () and result.rows == 0
+    assert [str(e) for e in result.errors] == [
+        "tenancies.csv, regel/line 1: geen regels / no rows (alleen een kopregel / "
+        "only a header line)"]
 
 
 def test_duplicate_code_names_both_lines():
@@ -351,6 +355,60 @@ def test_recognises_a_tenancy_header():
     assert not is_tenancy_csv_text("<?xml version='1.0'?><Document/>")
     assert not is_tenancy_csv_text(":20:STARTUMSE\n:25:NL91ABNA0417164300\n")
     assert not is_tenancy_csv_text("")
+
+
+def test_recognises_a_tenancy_header_that_lacks_required_columns():
+    # Recognised, so that the importer names the missing column instead of the file
+    # being refused as "not a bank statement".
+    lacking = ",".join(c for c in REQUIRED if c != "kale_huur") + "\n"
+    assert is_tenancy_csv_text(lacking)
+    assert is_tenancy_csv_text("overeenkomst_code;huurprijs\n")
+    assert is_tenancy_csv_text("Eenheid_Code, kale_huur ,IBAN\n")  # 3 known columns
+    assert not is_tenancy_csv_text("eenheid_code,kale_huur,bedrag,datum\n")  # only 2
+    assert not is_tenancy_csv_text("Datum,Naam / Omschrijving,Rekening,Tegenrekening,Code\n")
+    result = parse_tenancy_csv(lacking + ",".join(row().values()) + "\n", FILE)
+    assert [str(e) for e in result.errors] == [
+        "tenancies.csv, regel/line 1, kolom/column kale_huur: verplichte kolom ontbreekt / "
+        "required column missing"]
+
+
+@pytest.mark.parametrize("text", ["abc\rdef\n", "a,b\r,c", "\r", "\x00\r\n\x00", '"\r"',
+                                  "overeenkomst_code\rrelatie_code,kale_huur\n"])
+def test_recognising_never_raises(text):
+    assert is_tenancy_csv_text(text) in (True, False)
+
+
+@given(st.text())
+def test_recognising_never_raises_on_any_text(text):
+    assert is_tenancy_csv_text(text) in (True, False)
+
+
+def test_cr_only_line_endings():
+    """Classic Mac files: CR alone ends a line; read like LF and CRLF, same line numbers."""
+    text = csv_text([row(), row(overeenkomst_code="OV-2", kale_huur="x")]).replace("\n", "\r")
+    assert is_tenancy_csv_text(text)
+    result = parse_tenancy_csv(text, FILE)
+    assert [r.code for r in result.records] == ["OV-1001"] and result.rows == 2
+    assert [(e.line, e.column) for e in result.errors] == [(3, "kale_huur")]
+    decoded, error = decode_csv(("\ufeff" + text).encode("utf-8"), FILE)
+    assert error is None and "\r" not in decoded
+    assert decoded == csv_text([row(), row(overeenkomst_code="OV-2", kale_huur="x")])
+
+
+def test_mixed_line_endings_are_all_line_breaks():
+    lines = csv_text([row(), row(overeenkomst_code="OV-2"),
+                      row(overeenkomst_code="OV-3", kale_huur="x")]).split("\n")
+    text = lines[0] + "\r\n" + lines[1] + "\r" + lines[2] + "\n" + lines[3] + "\r\n"
+    result = parse_tenancy_csv(text, FILE)
+    assert [r.code for r in result.records] == ["OV-1001", "OV-2"]
+    assert [(e.line, e.column) for e in result.errors] == [(4, "kale_huur")]
+
+
+def test_not_utf8_names_the_line_with_cr_line_endings():
+    data = csv_text([row(), row(overeenkomst_code="X", relatie_naam="Müller")]).replace(
+        "\n", "\r").encode("cp1252")
+    text, error = decode_csv(data, FILE)
+    assert error is not None and error.line == 3
 
 
 def _mobile_by_phonenumbers(cell: str) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import admin
@@ -81,6 +82,7 @@ def euro(value: Any) -> str:
     """Dutch money notation: € 1.234,56 and € -12,00; empty for None."""
     if value is None:
         return "-"
+    value = Decimal(value).quantize(Decimal("0.01")) + 0  # + 0 turns -0.00 into 0.00
     text = f"{value:,.2f}"  # 1,234.56
     text = text.replace(",", "_").replace(".", ",").replace("_", ".")
     return f"€ {text}"

@@ -161,7 +161,9 @@ def import_bank_file(path: Path, *, actor: str = "system") -> FileResult:
                 name=name, status="duplicate_file", format=previous.format,
                 reason=f"Al ingelezen / already imported: {previous.name} (#{previous.pk})",
                 statements=previous.statements, entries=previous.entries,
-                duplicate_entries=previous.entries, file_id=previous.pk)
+                duplicate_entries=previous.entries,
+                warnings=tuple(w for w in previous.warnings.splitlines() if w),
+                file_id=previous.pk)
         try:
             parsed = parse_bank_file(data, name)
         except BankFileError as exc:

@@ -32,6 +32,7 @@ class MatchRun:
     unmatched_amount: Decimal = ZERO
     ignored: int = 0
     reversals: int = 0
+    reversed_amount: Decimal = ZERO  # debits undoing earlier payments (returns), positive
     by_rule: Counter[str] = field(default_factory=Counter)
     tenancies: set[int] = field(default_factory=set)  # touched today
 
@@ -86,12 +87,14 @@ def match_and_post(through: date, actor: str = "system:run") -> MatchRun:
             txn.status, txn.tenancy_id = TxnStatus.MATCHED, outcome.tenancy_id
             txn.match_reason, txn.matched_by, txn.matched_on = outcome.reason, actor, through
             entries.append(ledger_entry(txn, outcome.tenancy_id))
-            result.matched += 1
-            result.matched_amount += txn.amount
             result.by_rule[outcome.rule] += 1
             result.tenancies.add(outcome.tenancy_id)
             if entries[-1].kind == "reversal":
                 result.reversals += 1
+                result.reversed_amount -= txn.amount
+            else:
+                result.matched += 1
+                result.matched_amount += txn.amount
         elif outcome.rule == "outgoing":
             txn.status, txn.match_reason = TxnStatus.IGNORED, outcome.reason
             result.ignored += 1

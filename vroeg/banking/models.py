@@ -13,15 +13,15 @@ class BankFile(models.Model):
         REFUSED = "refused", "geweigerd / refused"
 
     name = models.CharField("bestand / file", max_length=255)
-    sha256 = models.CharField(max_length=64, unique=True)
+    sha256 = models.CharField("SHA-256", max_length=64, unique=True)
     format = models.CharField("formaat / format", max_length=40, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices)
+    status = models.CharField("status", max_length=10, choices=Status.choices)
     reason = models.TextField("reden / reason", blank=True)
     received_at = models.DateTimeField("ontvangen / received", auto_now_add=True)
-    statements = models.PositiveIntegerField(default=0)
-    entries = models.PositiveIntegerField(default=0)
-    new_entries = models.PositiveIntegerField(default=0)
-    duplicate_entries = models.PositiveIntegerField(default=0)
+    statements = models.PositiveIntegerField("afschriften / statements", default=0)
+    entries = models.PositiveIntegerField("boekingen / entries", default=0)
+    new_entries = models.PositiveIntegerField("nieuw / new entries", default=0)
+    duplicate_entries = models.PositiveIntegerField("dubbel / duplicate entries", default=0)
     # Balances that do not add up, batches not split, pending entries left out.
     warnings = models.TextField("waarschuwingen / warnings", blank=True)
 
@@ -44,37 +44,41 @@ class TxnStatus(models.TextChoices):
 class BankTransaction(models.Model):
     """One booked bank entry (credit positive). Unique by entry_key across files."""
 
-    file = models.ForeignKey(BankFile, on_delete=models.PROTECT, related_name="transactions")
-    entry_key = models.CharField(max_length=64, unique=True)
+    file = models.ForeignKey(BankFile, on_delete=models.PROTECT, related_name="transactions",
+                             verbose_name="bankbestand / bank file")
+    entry_key = models.CharField("boekingssleutel / entry key", max_length=64, unique=True)
     account_iban = models.CharField("rekening / account", max_length=34)
     statement_id = models.CharField("afschrift / statement", max_length=80, blank=True)
     # False for notifications and status reports (camt.054, pain.002): they tell about
     # a booking (a return and its reason) but are not the booking; post from statements.
     booked = models.BooleanField("geboekt (afschrift) / booked (statement)", default=True)
     amount = models.DecimalField("bedrag / amount", max_digits=14, decimal_places=2)
-    currency = models.CharField(max_length=3, default="EUR")
+    currency = models.CharField("valuta / currency", max_length=3, default="EUR")
     booked_on = models.DateField("boekdatum / booked on", db_index=True)
     value_on = models.DateField("valutadatum / value date", null=True, blank=True)
     counterparty_name = models.CharField("tegenpartij / counterparty", max_length=200, blank=True)
-    counterparty_iban = models.CharField("IBAN tegenpartij", max_length=34, blank=True,
-                                         db_index=True)
-    counterparty_bic = models.CharField("BIC tegenpartij", max_length=11, blank=True)
+    counterparty_iban = models.CharField("IBAN tegenpartij / counterparty IBAN", max_length=34,
+                                         blank=True, db_index=True)
+    counterparty_bic = models.CharField("BIC tegenpartij / counterparty BIC", max_length=11,
+                                        blank=True)
     remittance = models.TextField("omschrijving / remittance", blank=True)
     creditor_reference = models.CharField("betalingskenmerk / reference", max_length=40,
                                           blank=True, db_index=True)
-    end_to_end_id = models.CharField(max_length=80, blank=True)
-    mandate_id = models.CharField(max_length=80, blank=True)
-    bank_reference = models.CharField(max_length=80, blank=True)
+    end_to_end_id = models.CharField("end-to-end-id / end-to-end id", max_length=80, blank=True)
+    mandate_id = models.CharField("machtigingskenmerk / mandate id", max_length=80, blank=True)
+    bank_reference = models.CharField("bankreferentie / bank reference", max_length=80,
+                                      blank=True)
     reversal = models.BooleanField("storno / reversal", default=False)
     return_reason = models.CharField("retourreden / return reason", max_length=8, blank=True)
     bank_code = models.CharField("transactiecode / bank code", max_length=40, blank=True)
-    status = models.CharField(max_length=10, choices=TxnStatus.choices, default=TxnStatus.NEW,
-                              db_index=True)
+    status = models.CharField("status", max_length=10, choices=TxnStatus.choices,
+                              default=TxnStatus.NEW, db_index=True)
     tenancy = models.ForeignKey(Tenancy, null=True, blank=True, on_delete=models.PROTECT,
-                                related_name="bank_transactions")
+                                related_name="bank_transactions",
+                                verbose_name="huurovereenkomst / tenancy")
     match_reason = models.CharField("koppelreden / match reason", max_length=200, blank=True)
     matched_by = models.CharField("gekoppeld door / matched by", max_length=100, blank=True)
-    matched_on = models.DateField(null=True, blank=True)
+    matched_on = models.DateField("gekoppeld op / matched on", null=True, blank=True)
 
     class Meta:
         verbose_name = "banktransactie / bank transaction"

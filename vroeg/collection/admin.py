@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import OuterRef, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Round
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -86,7 +86,7 @@ class CaseAdmin(AuditViewMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Case]:
         ledger_total = (
             LedgerEntry.objects.filter(tenancy=OuterRef("tenancy"))
-            .order_by().values("tenancy").annotate(total=Sum("amount")).values("total")
+            .order_by().values("tenancy").annotate(total=Round(Sum("amount"), 2)).values("total")
         )
         return super().get_queryset(request).annotate(
             balance=Coalesce(Subquery(ledger_total, output_field=MONEY),

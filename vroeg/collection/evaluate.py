@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Q
 
 from vroeg.audit.models import AuditEvent
+from vroeg.collection.debt_help import debt_help_for
 from vroeg.collection.models import Case, CaseStep, Pause, Signal, Task
 from vroeg.domain.calendar import next_send_slot
 from vroeg.domain.flow import (
@@ -32,6 +33,7 @@ from vroeg.domain.flow import (
 from vroeg.domain.ledger import Posting, age
 from vroeg.domain.signals import SignalFact, detect
 from vroeg.ledger.models import LedgerEntry
+from vroeg.ledger.queries import owing_balances
 from vroeg.messaging.models import Message
 from vroeg.messaging.render import base_context, jsonable_context, render
 from vroeg.portfolio.models import Household, Tenancy
@@ -64,9 +66,7 @@ def _chunks(ids: list[int], size: int = 900) -> Iterable[list[int]]:
 
 def tenancies_to_evaluate(run_on: date, touched: Iterable[int]) -> set[int]:
     """In arrears, with an open case, or with ledger activity today: the rest has nothing to do."""
-    owing = (LedgerEntry.objects.filter(booked_on__lte=run_on).values("tenancy_id")
-             .annotate(b=Sum("amount")).filter(b__gt=0).values_list("tenancy_id", flat=True))
-    ids = set(owing)
+    ids = set(owing_balances(run_on))
     ids.update(Case.objects.filter(status=Case.Status.OPEN).values_list("tenancy_id", flat=True))
     ids.update(LedgerEntry.objects.filter(booked_on=run_on).values_list("tenancy_id", flat=True))
     ids.update(touched)
@@ -179,6 +179,7 @@ def message_context(h: Household, t: TenancySnapshot, tenancy: Tenancy, run_on: 
         "months_owed": t.months_owed,
         "pay_link": f"{pay_url}?kenmerk={tenancy.payment_reference}&bedrag={t.arrears}",
         "decided_on": run_on,
+        "debt_help": debt_help_for(tenancy.city),
     })
     return ctx
 

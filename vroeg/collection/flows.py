@@ -9,6 +9,7 @@ import yaml
 from django.conf import settings
 
 from vroeg.domain.flow import Flow, FlowError, load_flow
+from vroeg.messaging.render import RenderError, template_keys
 
 
 def load_flow_file(path: str | Path) -> Flow:
@@ -23,7 +24,16 @@ def load_flow_file(path: str | Path) -> Flow:
         raise FlowError(f"{p}{line}: geen geldige YAML / invalid YAML") from exc
     if not isinstance(data, dict):
         raise FlowError(f"{p}: verwacht een mapping / expected a mapping at the top")
-    return load_flow(data, source=p.name)
+    flow = load_flow(data, source=p.name)
+    for n, step in enumerate(flow.steps):
+        if step.action != "message":
+            continue
+        for channel in step.channels:
+            try:
+                template_keys(step.template, None if channel == "preferred" else channel)
+            except RenderError as exc:
+                raise FlowError(f"{p.name}: steps[{n}] ({step.id}): {exc}") from exc
+    return flow
 
 
 @lru_cache(maxsize=8)
@@ -33,4 +43,9 @@ def _cached(path: str, mtime: float) -> Flow:
 
 def active_flow() -> Flow:
     path = str(settings.VROEG_FLOW_FILE)
-    return _cached(path, Path(path).stat().st_mtime)
+    try:
+        mtime = Path(path).stat().st_mtime
+    except OSError as exc:
+        raise FlowError(f"{path}: beleidsbestand niet gevonden / flow file not found "
+                        f"(VROEG_FLOW_FILE): {exc.strerror}") from exc
+    return _cached(path, mtime)

@@ -14,14 +14,15 @@ class Case(models.Model):
         OPEN = "open", "open"
         CLOSED = "closed", "gesloten / closed"
 
-    tenancy = models.ForeignKey(Tenancy, on_delete=models.PROTECT, related_name="cases")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN,
-                              db_index=True)
+    tenancy = models.ForeignKey(Tenancy, on_delete=models.PROTECT, related_name="cases",
+                                verbose_name="huurovereenkomst / tenancy")
+    status = models.CharField("status", max_length=10, choices=Status.choices,
+                              default=Status.OPEN, db_index=True)
     stage = models.CharField("fase / stage", max_length=40, default="opened")
     flow = models.CharField("beleid / flow", max_length=80)
     opened_on = models.DateField("geopend / opened on")
     closed_on = models.DateField("gesloten / closed on", null=True, blank=True)
-    close_reason = models.CharField(max_length=120, blank=True)
+    close_reason = models.CharField("reden sluiting / close reason", max_length=120, blank=True)
 
     class Meta:
         verbose_name = "dossier / case"
@@ -40,11 +41,12 @@ class Case(models.Model):
 class CaseStep(models.Model):
     """A flow step taken in a case; each step is taken at most once per case."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="steps")
-    step = models.CharField(max_length=40)
-    taken_on = models.DateField()
-    action = models.CharField(max_length=20)
-    reason = models.CharField(max_length=300, blank=True)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="steps",
+                             verbose_name="dossier / case")
+    step = models.CharField("stap / step", max_length=40)
+    taken_on = models.DateField("gezet op / taken on")
+    action = models.CharField("actie / action", max_length=20)
+    reason = models.CharField("reden / reason", max_length=300, blank=True)
 
     class Meta:
         verbose_name = "stap / case step"
@@ -55,9 +57,10 @@ class CaseStep(models.Model):
 class Signal(models.Model):
     """An early-warning fact about a tenancy, with a reason a person can read."""
 
-    tenancy = models.ForeignKey(Tenancy, on_delete=models.CASCADE, related_name="signals")
+    tenancy = models.ForeignKey(Tenancy, on_delete=models.CASCADE, related_name="signals",
+                                verbose_name="huurovereenkomst / tenancy")
     kind = models.CharField("soort / kind", max_length=40)
-    key = models.CharField(max_length=40)  # what makes it unique, e.g. the month
+    key = models.CharField("sleutel / key", max_length=40)  # what makes it unique, e.g. the month
     detected_on = models.DateField("gezien op / detected on")
     reason = models.CharField("reden / reason", max_length=300)
 
@@ -82,18 +85,20 @@ class Task(models.Model):
 
     kind = models.CharField("soort / kind", max_length=30)
     title = models.CharField("titel / title", max_length=200)
-    team = models.CharField(max_length=40, default="incasso")
-    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="tasks")
+    team = models.CharField("team", max_length=40, default="incasso")
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="tasks",
+                                  verbose_name="huishouden / household")
     tenancy = models.ForeignKey(Tenancy, null=True, blank=True, on_delete=models.PROTECT,
-                                related_name="tasks")
+                                related_name="tasks", verbose_name="huurovereenkomst / tenancy")
     case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.PROTECT,
-                             related_name="tasks")
+                             related_name="tasks", verbose_name="dossier / case")
     created_on = models.DateField("aangemaakt / created on")
     due_on = models.DateField("uiterlijk / due on")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN,
-                              db_index=True)
+    status = models.CharField("status", max_length=10, choices=Status.choices,
+                              default=Status.OPEN, db_index=True)
     reason = models.CharField("reden / reason", max_length=300, blank=True)
-    idempotency_key = models.CharField(max_length=120, unique=True)
+    idempotency_key = models.CharField("idempotentiesleutel / idempotency key", max_length=120,
+                                       unique=True)
 
     class Meta:
         verbose_name = "taak / task"
@@ -108,9 +113,9 @@ class Pause(models.Model):
     """No automated steps for a tenancy (or its whole household) within the period."""
 
     tenancy = models.ForeignKey(Tenancy, null=True, blank=True, on_delete=models.CASCADE,
-                                related_name="pauses")
+                                related_name="pauses", verbose_name="huurovereenkomst / tenancy")
     household = models.ForeignKey(Household, null=True, blank=True, on_delete=models.CASCADE,
-                                  related_name="pauses")
+                                  related_name="pauses", verbose_name="huishouden / household")
     reason = models.CharField("reden / reason", max_length=200)
     starts_on = models.DateField("vanaf / from")
     ends_on = models.DateField("tot en met / until", null=True, blank=True)

@@ -228,7 +228,7 @@ def _trigger(raw: Any, where: str) -> Trigger:
     if unknown:
         raise FlowError(f"{where}: onbekende voorwaarde / unknown trigger key {sorted(unknown)}")
     try:
-        return Trigger(
+        trigger = Trigger(
             days_overdue_at_least=int(raw["days_overdue_at_least"])
             if "days_overdue_at_least" in raw else None,
             months_owed_at_least=Decimal(str(raw["months_owed_at_least"]))
@@ -239,6 +239,11 @@ def _trigger(raw: Any, where: str) -> Trigger:
         )
     except (ValueError, ArithmeticError) as exc:
         raise FlowError(f"{where}: ongeldige waarde / invalid value: {exc}") from exc
+    for name in ("days_overdue_at_least", "months_owed_at_least", "arrears_at_least"):
+        value = getattr(trigger, name)
+        if value is not None and value < 0:
+            raise FlowError(f"{where}.{name}: mag niet negatief zijn / must not be negative")
+    return trigger
 
 
 def load_flow(data: Mapping[str, Any], source: str = "flow") -> Flow:
@@ -286,13 +291,17 @@ def load_flow(data: Mapping[str, Any], source: str = "flow") -> Flow:
             task_due_days=int(task.get("due_in_days", 2)),
             records=tuple(raw.get("records", ())),
         ))
-    return Flow(
-        name=str(data["name"]), version=int(data["version"]),
-        title=str(data.get("title", data["name"])), steps=tuple(steps),
-        min_arrears=Decimal(str(data.get("min_arrears", "10.00"))),
-        min_days_between_steps=int(data.get("min_days_between_steps", 5)),
-        open_case_after_days=int(data.get("open_case_after_days", 1)),
-    )
+    try:
+        return Flow(
+            name=str(data["name"]), version=int(data["version"]),
+            title=str(data.get("title", data["name"])), steps=tuple(steps),
+            min_arrears=Decimal(str(data.get("min_arrears", "10.00"))),
+            min_days_between_steps=int(data.get("min_days_between_steps", 5)),
+            open_case_after_days=int(data.get("open_case_after_days", 1)),
+        )
+    except (ValueError, ArithmeticError) as exc:
+        raise FlowError(f"{source}: ongeldige waarde / invalid value (min_arrears, version, "
+                        f"min_days_between_steps, open_case_after_days): {exc}") from exc
 
 
 def task_due_on(step: Step, today: date) -> date:

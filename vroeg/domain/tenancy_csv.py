@@ -135,6 +135,10 @@ class ParseResult:
     errors: tuple[RowError, ...]
     rows: int = 0        # data rows read (blank lines not counted)
     delimiter: str = ","
+    #: (line, overeenkomst_code cell, betalingskenmerk) of every row with a valid
+    #: betalingskenmerk, rows with errors included: for the check against the database,
+    #: so that a reference in use elsewhere is reported together with all other errors.
+    references: tuple[tuple[int, str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -179,18 +183,33 @@ def household_hash(record: TenancyRecord) -> str:
 
 # --- decoding and the header -------------------------------------------------------
 
+def normalise_newlines(text: str) -> str:
+    """Every line ending as LF: CRLF (Windows) and a lone CR (classic Mac) included."""
+    if "\r" not in text:
+        return text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def decode_csv(data: bytes, file_name: str) -> tuple[str, RowError | None]:
-    """UTF-8 text of the file (a BOM is dropped); or an error naming the line."""
+    """UTF-8 text of the file (a BOM is dropped, line endings become LF); or an error
+    naming the line."""
     try:
-        return data.decode("utf-8-sig"), None
+        return normalise_newlines(data.decode("utf-8-sig")), None
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
+        before = data[:exc.start]
+        line = before.count(b"\n") + before.count(b"\r") - before.count(b"\r\n") + 1
         return "", RowError(file_name, line, "", "geen UTF-8: sla het bestand op als UTF-8 / "
                             f"not UTF-8 (byte {exc.start}): save the file as UTF-8")
 
 
+_LINE_END = re.compile(r"[\r\n]")
+
+
 def _first_line(text: str) -> str:
-    return text.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
+    """The text up to the first line ending of any kind (LF, CRLF or CR)."""
+    text = text.lstrip("\ufeff")
+    end = _LINE_END.search(text)
+    return text[:end.start()] if end else text
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -200,17 +219,27 @@ def sniff_delimiter(header_line: str) -> str:
 
 def _header_names(header_line: str) -> list[str]:
     delim = sniff_delimiter(header_line)
-    row = next(csv.reader([header_line], delimiter=delim), [])
+    try:
+        row = next(csv.reader([header_line], delimiter=delim), [])
+    except csv.Error:  # any text may come here (garbage in the inbox): not a header
+        return []
     return [name.strip().lower() for name in row]
 
 
+_KNOWN = frozenset(ALL)
+
+
 def looks_like_tenancy_header(header_line: str) -> bool:
-    """True when the line is a tenancy CSV header (for recognising a file by content)."""
-    names = set(_header_names(header_line))
-    return {"overeenkomst_code", "relatie_code", "kale_huur"} <= names
+    """True when the line is a tenancy CSV header (for recognising a file by content):
+    it names `overeenkomst_code`, or at least 3 of the known columns. Loose on purpose:
+    a tenancy file that lacks a required column is still recognised, so the import
+    names the missing column. Never raises."""
+    names = set(_header_names(_first_line(header_line)))
+    return "overeenkomst_code" in names or len(names & _KNOWN) >= 3
 
 
 def is_tenancy_csv_text(text: str) -> bool:
+    """True when the text starts with a tenancy CSV header. Never raises, whatever the text."""
     return looks_like_tenancy_header(_first_line(text))
 
 
@@ -493,7 +522,7 @@ def _check_row(values: dict[str, object], present: dict[str, str]) -> list[tuple
 
 def parse_tenancy_csv(text: str, file_name: str) -> ParseResult:
     """Read a whole tenancy CSV. Returns the records of the good rows and all errors."""
-    text = text.lstrip("\ufeff")
+    text = normalise_newlines(text.lstrip("\ufeff"))
     errors: list[RowError] = []
 
     def error(line: int, column: str, message: str) -> None:
@@ -531,6 +560,7 @@ def parse_tenancy_csv(text: str, file_name: str) -> ParseResult:
     rows = 0
     first_line_of: dict[str, int] = {}
     reference_line: dict[str, int] = {}
+    references: list[tuple[int, str, str]] = []
     household_of: dict[str, tuple[int, dict[str, object]]] = {}
     while True:
         line = reader.line_num + 1
@@ -576,6 +606,7 @@ def parse_tenancy_csv(text: str, file_name: str) -> ParseResult:
                 first_line_of[code] = line
         ref = values.get("payment_reference")
         if isinstance(ref, str):
+            references.append((line, present.get("overeenkomst_code", ""), ref))
             if ref in reference_line:
                 error(line, "betalingskenmerk", f"ook gebruikt op regel {reference_line[ref]} / "
                       f"also used on line {reference_line[ref]}")
@@ -598,11 +629,14 @@ def parse_tenancy_csv(text: str, file_name: str) -> ParseResult:
         if len(errors) > before:
             continue
         records.append(TenancyRecord(**values))  # type: ignore[arg-type]
-    return ParseResult(tuple(records), tuple(errors), rows, delimiter)
+    if rows == 0 and not errors:
+        error(1, "", "geen regels / no rows (alleen een kopregel / only a header line)")
+    return ParseResult(tuple(records), tuple(errors), rows, delimiter, tuple(references))
 
 
 __all__ = [
     "ALL", "REQUIRED", "HOUSEHOLD_FIELDS", "TENANCY_FIELDS", "COLUMN_OF",
     "ParseResult", "RowError", "TenancyRecord", "decode_csv", "household_hash",
-    "is_tenancy_csv_text", "looks_like_tenancy_header", "parse_tenancy_csv", "row_hash",
+    "is_tenancy_csv_text", "looks_like_tenancy_header", "normalise_newlines",
+    "parse_tenancy_csv", "row_hash",
 ]

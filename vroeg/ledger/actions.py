@@ -67,13 +67,18 @@ def post_opening_balances() -> PostingResult:
 
 
 def charges_due(tenancies: Iterable[Tenancy], last_charged: dict[int, date],
-                through: date) -> list[LedgerEntry]:
+                through: date, takeover_on: date) -> list[LedgerEntry]:
+    """Rent charges due after each tenancy's ledger start, through `through`.
+
+    The ledger starts after the opening balance date (the opening balance covers
+    everything due on or before it); without one, on the day vroeg took over
+    (`takeover_on`, its first run): earlier rent is the ERP's, never billed again.
+    """
     out: list[LedgerEntry] = []
     for t in tenancies:
-        start = t.start_on - timedelta(days=1)
+        start = max(t.start_on, takeover_on) - timedelta(days=1)
         if t.opening_balance_on is not None:
-            # The opening balance covers everything due on or before its date.
-            start = max(start, t.opening_balance_on)
+            start = max(t.start_on - timedelta(days=1), t.opening_balance_on)
         after = max(start, last_charged.get(t.pk, start))
         until = min(through, t.end_on) if t.end_on else through
         for due in due_dates_between(after, until, t.due_day):
@@ -84,11 +89,11 @@ def charges_due(tenancies: Iterable[Tenancy], last_charged: dict[int, date],
     return out
 
 
-def post_charges(through: date) -> PostingResult:
+def post_charges(through: date, takeover_on: date) -> PostingResult:
     """Every rent charge due on or before `through` that is not booked yet."""
     last_charged = dict(LedgerEntry.objects.filter(kind=EntryKind.CHARGE)
                         .values("tenancy_id").annotate(last=Max("due_on"))
                         .values_list("tenancy_id", "last"))
     tenancies = Tenancy.objects.filter(start_on__lte=through).only(
         "pk", "start_on", "end_on", "opening_balance_on", "due_day", "net_rent", "service_costs")
-    return _insert(charges_due(tenancies, last_charged, through))
+    return _insert(charges_due(tenancies, last_charged, through, takeover_on))

@@ -18,7 +18,8 @@ class EntryKind(models.TextChoices):
 class LedgerEntry(models.Model):
     """amount > 0: the tenant owes more (charge, reversal); amount < 0: paid or credited."""
 
-    tenancy = models.ForeignKey(Tenancy, on_delete=models.PROTECT, related_name="ledger")
+    tenancy = models.ForeignKey(Tenancy, on_delete=models.PROTECT, related_name="ledger",
+                                verbose_name="huurovereenkomst / tenancy")
     kind = models.CharField("soort / kind", max_length=12, choices=EntryKind.choices)
     amount = models.DecimalField("bedrag / amount", max_digits=12, decimal_places=2)
     booked_on = models.DateField("boekdatum / booked on", db_index=True)
@@ -27,8 +28,8 @@ class LedgerEntry(models.Model):
     return_reason = models.CharField("retourreden / return reason", max_length=8, blank=True)
     # Idempotency: every entry has a key from its source ("charge:<tenancy>:<due_on>",
     # "bank:<transaction id>"); posting the same fact twice hits this constraint.
-    source_key = models.CharField(max_length=120, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    source_key = models.CharField("bronsleutel / source key", max_length=120, unique=True)
+    created_at = models.DateTimeField("aangemaakt / created at", auto_now_add=True)
 
     class Meta:
         verbose_name = "boeking / ledger entry"

@@ -37,6 +37,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from vroeg.domain.calendar import AMSTERDAM, in_send_window
 from vroeg.messaging.channels import (
     ChannelDown,
     Channels,
@@ -73,18 +74,36 @@ class DispatchResult:
         return self.sent.get(channel, 0) / secs if secs > 0 else 0.0
 
 
-def message_context(message: Message) -> dict[str, Any]:
+def message_context(message: Message, sent_on: dt.date | None = None) -> dict[str, Any]:
     """The render context of a stored message: its JSON context, plus the
-    corporation (settings.VROEG_CORPORATION) and decided_on when not stored."""
+    corporation (settings.VROEG_CORPORATION) and decided_on when not stored.
+
+    A message sent later than decided (caught up after an outage, or held over a
+    Sunday) carries the day it is sent, and its deadlines move along with it: a
+    tenant never receives a letter dated in the past with a deadline already gone.
+    """
     context = dict(message.context or {})
     context.setdefault("corp", settings.VROEG_CORPORATION)
     context.setdefault("decided_on", message.decided_on)
+    if sent_on is not None and sent_on > message.decided_on:
+        shift = sent_on - message.decided_on
+        context["decided_on"] = sent_on
+        for key in DEADLINE_KEYS:
+            if context.get(key):
+                deadline = context[key]
+                if isinstance(deadline, str):
+                    deadline = dt.date.fromisoformat(deadline)
+                context[key] = deadline + shift
     return context
 
 
-def render_message(message: Message) -> Rendered:
+# Context dates that count from the day a message is sent.
+DEADLINE_KEYS = ("object_by",)
+
+
+def render_message(message: Message, sent_on: dt.date | None = None) -> Rendered:
     return render(message.template, message.channel, message.language or "nl",
-                  message_context(message))
+                  message_context(message, sent_on))
 
 
 def _chunks(ids: Sequence[int], size: int) -> Iterator[Sequence[int]]:
@@ -142,7 +161,9 @@ def dispatch_pending(
     if limit is not None and len(ids) == limit:
         result.remaining = due.count() - len(ids)
 
-    down: set[str] = set()
+    # Quiet hours hold at the moment of sending too: a dispatcher started at night
+    # (or a late run) sends no email or SMS; letters are only printed, so they may.
+    down: set[str] = set() if in_send_window(now) else {"email", "sms"}
     with Channels() as channels:
         for batch in _chunks(ids, BATCH):
             rows = Message.objects.in_bulk(batch)
@@ -167,7 +188,7 @@ def _send_one(message: Message, now: dt.datetime, channels: Channels, result: Di
     started = time.perf_counter()
     error: SendError
     try:
-        rendered = render_message(message)
+        rendered = render_message(message, now.astimezone(AMSTERDAM).date())
         ref = channels.get(message.channel).send(message, rendered, now)
     except RenderError as exc:
         error = PermanentSendError(str(exc))

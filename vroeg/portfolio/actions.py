@@ -81,7 +81,10 @@ class TenancyImportError(Exception):
 
 
 def is_tenancy_csv(data: bytes) -> bool:
-    """True when `data` (the file, or its first few KB) starts with a tenancy CSV header."""
+    """True when `data` (the file, or its first few KB) starts with a tenancy CSV header.
+
+    Never raises: any bytes at all (binary, any line endings) give True or False, since
+    the run asks this of every file in the inbox."""
     text = data[:65536].decode("utf-8-sig", errors="replace")
     return is_tenancy_csv_text(text)
 
@@ -169,10 +172,11 @@ def import_tenancies(path: Path, *, actor: str = "system:import") -> TenancyImpo
                       Household.objects.values_list("pk", "code", "row_hash")}
         owner_of_ref = {ref: code for code, (_, _, _, ref) in tenancies.items()}
 
-        for rec in records:
-            owner = owner_of_ref.get(rec.payment_reference) if rec.payment_reference else None
-            if owner is not None and owner != rec.code:
-                errors.append(RowError(file_name, rec.line, "betalingskenmerk",
+        # Every row with a valid reference, bad rows too: reported with all other errors.
+        for line, code, ref in parsed.references:
+            owner = owner_of_ref.get(ref)
+            if owner is not None and owner != code:
+                errors.append(RowError(file_name, line, "betalingskenmerk",
                                        f"al in gebruik bij huurovereenkomst {owner} / already "
                                        f"used by tenancy {owner}"))
         if errors:

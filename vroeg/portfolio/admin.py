@@ -18,7 +18,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Round
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
@@ -26,6 +26,7 @@ from django.utils.html import format_html
 from vroeg.audit.admin_mixins import AuditViewMixin, ReadOnlyAdminMixin, ReadOnlyInline, euro
 from vroeg.collection.models import Case, Pause, Task
 from vroeg.ledger.models import LedgerEntry
+from vroeg.ledger.queries import HALF_CENT
 from vroeg.portfolio.models import Household, ImportBatch, KnownPayer, Tenancy
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
@@ -40,7 +41,7 @@ def with_balance(queryset: QuerySet[Tenancy]) -> QuerySet[Tenancy]:
         LedgerEntry.objects.filter(tenancy=OuterRef("pk"))
         .order_by()
         .values("tenancy")
-        .annotate(total=Sum("amount"))
+        .annotate(total=Round(Sum("amount"), 2))  # SQLite sums decimals as floats
         .values("total")
     )
     open_cases = Case.objects.filter(tenancy=OuterRef("pk"), status=Case.Status.OPEN)
@@ -86,11 +87,11 @@ class InArrearsFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.value() == "yes":
-            return queryset.filter(balance__gt=0)
+            return queryset.filter(balance__gt=HALF_CENT)
         if self.value() == "no":
-            return queryset.filter(balance__lte=0)
+            return queryset.filter(balance__lte=HALF_CENT)
         if self.value() == "credit":
-            return queryset.filter(balance__lt=0)
+            return queryset.filter(balance__lt=-HALF_CENT)
         return queryset
 
 

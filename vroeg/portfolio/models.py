@@ -35,7 +35,7 @@ class Household(models.Model):
                                              default=False)
     # SHA-256 of the household's columns in the last imported tenancy file: the import
     # updates the household only when the ERP's data for it changed.
-    row_hash = models.CharField(max_length=64, blank=True, editable=False)
+    row_hash = models.CharField("rij-hash / row hash", max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name = "huishouden / household"
@@ -80,7 +80,7 @@ class Tenancy(models.Model):
                                           decimal_places=2, default=Decimal("0.00"))
     opening_balance_on = models.DateField("beginsaldo per / opening balance on", null=True,
                                           blank=True)
-    row_hash = models.CharField(max_length=64, blank=True, editable=False)
+    row_hash = models.CharField("rij-hash / row hash", max_length=64, blank=True, editable=False)
 
     class Meta:
         verbose_name = "huurovereenkomst / tenancy"
@@ -98,7 +98,8 @@ class Tenancy(models.Model):
 class KnownPayer(models.Model):
     """An IBAN known to pay for a tenancy: the tenant's own, or a linked third party."""
 
-    tenancy = models.ForeignKey(Tenancy, on_delete=models.CASCADE, related_name="known_payers")
+    tenancy = models.ForeignKey(Tenancy, on_delete=models.CASCADE, related_name="known_payers",
+                                verbose_name="huurovereenkomst / tenancy")
     iban = models.CharField("IBAN", max_length=34, db_index=True)
     name = models.CharField("naam / name", max_length=200, blank=True)
     third_party = models.BooleanField("derde / third party", default=False)
@@ -116,13 +117,13 @@ class KnownPayer(models.Model):
 class ImportBatch(models.Model):
     """One imported tenancy file: what it did."""
 
-    file_name = models.CharField(max_length=255)
-    sha256 = models.CharField(max_length=64, db_index=True)
-    imported_at = models.DateTimeField(auto_now_add=True)
-    rows = models.PositiveIntegerField(default=0)
-    created = models.PositiveIntegerField(default=0)
-    updated = models.PositiveIntegerField(default=0)
-    unchanged = models.PositiveIntegerField(default=0)
+    file_name = models.CharField("bestand / file", max_length=255)
+    sha256 = models.CharField("SHA-256", max_length=64, db_index=True)
+    imported_at = models.DateTimeField("ingelezen / imported at", auto_now_add=True)
+    rows = models.PositiveIntegerField("regels / rows", default=0)
+    created = models.PositiveIntegerField("nieuw / created", default=0)
+    updated = models.PositiveIntegerField("gewijzigd / updated", default=0)
+    unchanged = models.PositiveIntegerField("ongewijzigd / unchanged", default=0)
 
     class Meta:
         verbose_name = "import huurcontracten / tenancy import"

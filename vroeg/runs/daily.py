@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Max, Sum
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from vroeg.banking.matching import match_and_post
@@ -25,6 +24,7 @@ from vroeg.domain.flow import Flow
 from vroeg.home import reports
 from vroeg.ledger.actions import post_charges, post_opening_balances
 from vroeg.ledger.models import LedgerEntry
+from vroeg.ledger.queries import balance_of
 from vroeg.messaging.dispatch import dispatch_pending
 from vroeg.messaging.models import Message
 from vroeg.runs.clock import run_clock, today
@@ -39,39 +39,61 @@ class RunError(Exception):
     pass
 
 
-def days_to_run(target: date) -> list[date]:
+def last_completed() -> date | None:
+    return DayRun.objects.filter(status=DayRun.Status.COMPLETED).aggregate(
+        m=Max("run_on"))["m"]
+
+
+def days_to_run(target: date, max_catch_up: int = 62) -> list[date]:
     """The dates a run for `target` must cover: every day after the last completed one."""
     if target > today():
         raise RunError(f"{target} ligt in de toekomst / is in the future")
-    last = DayRun.objects.filter(status=DayRun.Status.COMPLETED).aggregate(m=Max("run_on"))["m"]
-    if last is None or target <= last:
+    last = last_completed()
+    if last is None or target == last:
         return [target]
-    return [last + timedelta(days=n) for n in range(1, (target - last).days + 1)]
+    if target < last:
+        if DayRun.objects.filter(run_on=target, status=DayRun.Status.COMPLETED).exists():
+            return [target]
+        raise RunError(
+            f"{target} ligt vóór de laatste run ({last}) en is nooit gedraaid; vroeg draait "
+            f"geen dagen terug in de tijd / {target} is before the last completed run ({last}) "
+            "and was never run; vroeg does not run days back in time")
+    gap = (target - last).days
+    if gap > max_catch_up:
+        raise RunError(
+            f"{gap} dagen in te halen sinds {last}; meer dan {max_catch_up}. Controleer de "
+            "datum, of geef --max-catch-up / "
+            f"{gap} days to catch up since {last}, more than {max_catch_up}: check the date, "
+            "or pass --max-catch-up")
+    return [last + timedelta(days=n) for n in range(1, gap + 1)]
 
 
-def run_through(target: date, progress: Progress | None = None) -> list[dict[str, Any]]:
+def run_through(target: date, progress: Progress | None = None,
+                max_catch_up: int = 62) -> list[dict[str, Any]]:
     say = progress or (lambda _msg: None)
-    days = days_to_run(target)
-    last = DayRun.objects.filter(status=DayRun.Status.COMPLETED).aggregate(m=Max("run_on"))["m"]
+    days = days_to_run(target, max_catch_up)
+    last = last_completed()
     out = []
     for n, day in enumerate(days, start=1):
         if last is not None and day < last:
-            # An earlier date than the last completed one: show what it did, change nothing.
-            done = DayRun.objects.get(run_on=day) if DayRun.objects.filter(run_on=day).exists() \
-                else None
-            report = dict(done.report) if done else {"date": day.isoformat()}
-            report["note"] = ("al gedraaid; latere dagen ook / already run, and later days too: "
-                              "nothing changed")
+            # An earlier, completed date: show what it did, change nothing.
+            report = dict(DayRun.objects.get(run_on=day).report)
+            report["note"] = ("al gedraaid, en latere dagen ook: niets veranderd / already run, "
+                              "and later days too: nothing changed")
             out.append(report)
             continue
         if len(days) > 1:
             say(f"dag / day {n}/{len(days)}: {day}")
-        out.append(run_day(day, progress=say))
+        # Catching up to today after an outage: the missed days decide, but send nothing;
+        # today's dispatch sends what is still needed, dated today (a replay of a past
+        # date, as the demo and tests do, sends each day on its own date).
+        catching_up = target == today() and day < target
+        out.append(run_day(day, progress=say, dispatch=not catching_up))
     return out
 
 
 def run_day(day: date, progress: Progress | None = None,
-            flow: Flow | None = None) -> dict[str, Any]:
+            flow: Flow | None = None, dispatch: bool = True) -> dict[str, Any]:
     say = progress or (lambda _msg: None)
     run, _ = DayRun.objects.get_or_create(run_on=day)
     rerun = run.status == DayRun.Status.COMPLETED
@@ -92,10 +114,13 @@ def run_day(day: date, progress: Progress | None = None,
     files = ingest_inbox()
     done("ingest")
     if files:
-        say(f"  {len(files)} bestand(en) ingelezen / file(s) ingested")
+        refused = sum(1 for f in files if f.status == "refused")
+        say(f"  {len(files)} bestand(en) verwerkt, {refused} geweigerd / "
+            f"file(s) processed, {refused} refused")
     stage("ledger")
     opening = post_opening_balances()
-    charges = post_charges(day)
+    takeover = DayRun.objects.aggregate(m=Min("run_on"))["m"] or day
+    charges = post_charges(day, takeover_on=takeover)
     done("ledger")
     stage("match")
     matched = match_and_post(day)
@@ -106,17 +131,26 @@ def run_day(day: date, progress: Progress | None = None,
     decided = evaluate(day, now, flow, touched)
     done("decide")
     stage("dispatch")
-    sent = dispatch_pending(now, still_needed=still_needed_factory(day, flow))
+    sent = dispatch_pending(now, still_needed=still_needed_factory(day, flow)) if dispatch \
+        else None
     done("dispatch")
     stage("report")
     report = build_report(day=day, rerun=rerun, files=files, opening=opening, charges=charges,
                           matched=matched, decided=decided, sent=sent, flow=flow)
     done("report")
     report["timing_seconds"] = timing
+    stored = report
+    if rerun and run.report:
+        # Keep the day's own report; a rerun is added to it, never written over it.
+        stored = {**run.report, "reruns": [*run.report.get("reruns", []), {
+            "at": timezone.now().isoformat(timespec="seconds"),
+            "nothing_new": report["nothing_new"], "files": report["files"],
+            "ledger": report["ledger"], "payments": report["payments"],
+            "messages": report["messages"], "tasks": report["tasks"]["created"]}]}
     DayRun.objects.filter(pk=run.pk).update(status=DayRun.Status.COMPLETED, stage="done",
-                                            finished_at=timezone.now(), report=report)
+                                            finished_at=timezone.now(), report=stored)
     path = reports() / f"dag-{day.isoformat()}.json"
-    path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    path.write_text(json.dumps(stored, indent=2, ensure_ascii=False), encoding="utf-8")
     return report
 
 
@@ -126,18 +160,15 @@ def still_needed_factory(day: date, flow: Flow) -> Callable[[Message], str | Non
         if message.case_id and Case.objects.filter(pk=message.case_id,
                                                    status=Case.Status.CLOSED).exists():
             return "dossier gesloten / case closed"
-        owed = LedgerEntry.objects.filter(tenancy_id=message.tenancy_id,
-                                          booked_on__lte=max(day, message.decided_on)
-                                          ).aggregate(s=Sum("amount"))["s"]
-        if owed is None or owed < flow.min_arrears:
+        if message.case_id and Message.objects.filter(
+                case_id=message.case_id, decided_on__gt=message.decided_on).exclude(
+                status=Message.Status.CANCELLED).exists():
+            # After a catch-up several steps may wait: only the latest one goes out.
+            return "vervangen door een latere stap / superseded by a later step"
+        owed = balance_of(message.tenancy_id, max(day, message.decided_on))
+        if owed < flow.min_arrears:
             return "inmiddels betaald / paid in the meantime"
         return None
     return still_needed
 
 
-def as_dict(obj: Any) -> dict[str, Any]:
-    return asdict(obj) if hasattr(obj, "__dataclass_fields__") else dict(obj)
-
-
-def now_amsterdam() -> datetime:
-    return timezone.localtime()

@@ -25,6 +25,7 @@ class FileOutcome:
     detail: str = ""
     counts: dict[str, int] = field(default_factory=dict)
     file_id: int | None = None  # the BankFile row, for bank files
+    warnings: tuple[str, ...] = ()  # e.g. a statement whose balances do not add up
 
 
 def import_file(path: Path, actor: str = "system:import") -> FileOutcome:
@@ -47,7 +48,7 @@ def import_file(path: Path, actor: str = "system:import") -> FileOutcome:
     return FileOutcome(path.name, "bank", res.status, res.reason or res.format, {
         "statements": res.statements, "entries": res.entries,
         "new_entries": res.new_entries, "duplicate_entries": res.duplicate_entries},
-        file_id=res.file_id)
+        file_id=res.file_id, warnings=tuple(res.warnings) if res.status == "imported" else ())
 
 
 def pending_files(folder: Path | None = None) -> list[Path]:

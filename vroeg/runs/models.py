@@ -11,12 +11,13 @@ class DayRun(models.Model):
         COMPLETED = "completed", "klaar / completed"
 
     run_on = models.DateField("rundatum / run date", unique=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    status = models.CharField("status", max_length=10, choices=Status.choices,
+                              default=Status.RUNNING)
     stage = models.CharField("laatste stap / last stage", max_length=20, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    report = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField("pogingen / attempts", default=0)
+    started_at = models.DateTimeField("gestart / started at", null=True, blank=True)
+    finished_at = models.DateTimeField("klaar / finished at", null=True, blank=True)
+    report = models.JSONField("rapport / report", default=dict, blank=True)
 
     class Meta:
         verbose_name = "dagrun / day run"

@@ -17,7 +17,7 @@ from vroeg.collection.models import Case, Task
 from vroeg.domain.flow import Flow
 from vroeg.domain.money import ZERO
 from vroeg.ledger.actions import PostingResult
-from vroeg.ledger.models import LedgerEntry
+from vroeg.ledger.queries import owing_balances
 from vroeg.messaging.models import Message
 from vroeg.portfolio.models import Tenancy
 from vroeg.runs.ingest import FileOutcome
@@ -29,8 +29,7 @@ def _money(d: Decimal) -> str:
 
 def arrears_position(day: date) -> dict[str, Any]:
     """Positive balances through `day` per tenancy; buckets in months of rent owed."""
-    balances = dict(LedgerEntry.objects.filter(booked_on__lte=day).values("tenancy_id")
-                    .annotate(b=Sum("amount")).filter(b__gt=0).values_list("tenancy_id", "b"))
+    balances = owing_balances(day)
     active = Tenancy.objects.filter(start_on__lte=day).filter(
         Q(end_on__isnull=True) | Q(end_on__gte=day))
     rent: dict[int, Decimal] = {}
@@ -70,7 +69,7 @@ def build_report(*, day: date, rerun: bool, files: list[FileOutcome], opening: P
         "flow": f"{flow.name}@{flow.version}",
         "rerun": rerun,
         "files": [{"name": f.name, "kind": f.kind, "status": f.status, "detail": f.detail[:500],
-                   **f.counts} for f in files],
+                   "warnings": list(f.warnings), **f.counts} for f in files],
         "ingested": {
             "files": len(files),
             "refused": sum(1 for f in files if f.status == "refused"),
@@ -82,6 +81,7 @@ def build_report(*, day: date, rerun: bool, files: list[FileOutcome], opening: P
         "payments": {
             "matched": matched.matched, "matched_amount": _money(matched.matched_amount),
             "by_rule": dict(matched.by_rule), "reversals": matched.reversals,
+            "reversed_amount": _money(matched.reversed_amount),
             "unmatched_new": matched.unmatched,
             "unmatched_new_amount": _money(matched.unmatched_amount),
             "ignored": matched.ignored,
@@ -104,7 +104,9 @@ def build_report(*, day: date, rerun: bool, files: list[FileOutcome], opening: P
                    "open_tasks": Task.objects.filter(status=Task.Status.OPEN).count()},
         "arrears": arrears_position(day),
     }
-    new_things = (new_entries + opening.count + charges.count + matched.matched + matched.unmatched
+    new_things = (new_entries + sum(1 for f in files if f.status != "duplicate_file")
+                  + opening.count + charges.count + matched.matched + matched.reversals
+                  + matched.unmatched
                   + decided.cases_opened + decided.cases_closed + sum(decided.messages.values())
                   + sum(decided.tasks.values()) + sum(sent_by_channel.values())
                   + sum(decided.signals.values()))
@@ -135,7 +137,7 @@ def format_report(r: dict[str, Any]) -> str:
         f"Geboekt / booked:          {r['ledger']['charges']} huurregels/rent charges "
         f"(EUR {r['ledger']['charged_amount']}), {r['ledger']['opening_balances']} beginsaldi",
         f"Gekoppeld / matched:       {p['matched']} betalingen/payments (EUR {p['matched_amount']})"
-        f", {p['reversals']} stornos/reversals; "
+        f", {p['reversals']} stornos/reversals (EUR {p['reversed_amount']}); "
         + ", ".join(f"{k} {v}" for k, v in sorted(p["by_rule"].items())),
         f"Niet gekoppeld / unmatched: {p['unmatched_new']} nieuw/new "
         f"(EUR {p['unmatched_new_amount']}); wachtrij/queue {r['queues']['unmatched_payments']}"
@@ -157,6 +159,9 @@ def format_report(r: dict[str, Any]) -> str:
     refused = [f for f in r["files"] if f["status"] == "refused"]
     for f in refused[:20]:
         lines.append(f"  geweigerd / refused: {f['name']}: {f['detail'][:200]}")
+    for f in r["files"]:
+        for w in f.get("warnings", [])[:5]:
+            lines.append(f"  let op / note: {f['name']}: {w[:200]}")
     return "\n".join(lines)
 
 

@@ -55,7 +55,8 @@ def statement_json(s: Statement) -> dict[str, Any]:
 
 def parsed_json(parsed: ParsedFile) -> dict[str, Any]:
     return {"format": parsed.format,
-            "statements": [statement_json(s) for s in parsed.statements]}
+            "statements": [statement_json(s) for s in parsed.statements],
+            "warnings": list(parsed.warnings)}
 
 
 def _cut(value: str, width: int) -> str:

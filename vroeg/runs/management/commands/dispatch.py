@@ -9,12 +9,19 @@ from vroeg.collection.flows import active_flow
 from vroeg.messaging.dispatch import dispatch_pending
 from vroeg.runs.clock import today
 from vroeg.runs.daily import still_needed_factory
+from vroeg.runs.lock import RunLocked, run_lock
 
 
 class Command(BaseCommand):
     help = "Verstuur wachtende berichten / send pending messages (08:00-21:00, not on Sundays)."
 
     def handle(self, *args, **opts) -> None:  # type: ignore[no-untyped-def]
-        result = dispatch_pending(timezone.now(),
-                                  still_needed=still_needed_factory(today(), active_flow()))
+        try:
+            with run_lock():
+                result = dispatch_pending(timezone.now(), still_needed=still_needed_factory(
+                    today(), active_flow()))
+        except RunLocked as exc:
+            # The day run dispatches itself when it is done: nothing lost by skipping.
+            self.stdout.write(f"overgeslagen / skipped: {exc}")
+            return
         self.stdout.write(str(result))

@@ -42,7 +42,8 @@ class Command(BaseCommand):
         results = []
         for p, outcome in outcomes:
             row = {"file": str(p), "kind": outcome.kind, "status": outcome.status,
-                   "detail": outcome.detail, **outcome.counts}
+                   "detail": outcome.detail, "warnings": list(outcome.warnings),
+                   **outcome.counts}
             if outcome.file_id is not None:
                 row.update(dict(BankTransaction.objects.filter(file_id=outcome.file_id)
                                 .values("status").annotate(n=Count("id"))
@@ -53,6 +54,8 @@ class Command(BaseCommand):
                                    if isinstance(v, int) and k != "statements")
                 detail = outcome.detail if outcome.status == "refused" else counts
                 self.stdout.write(f"{outcome.status:15} {p}: {detail}")
+                for warning in outcome.warnings:
+                    self.stdout.write(f"{'':15} let op / note: {warning}")
         if opts["json"]:
             self.stdout.write(json.dumps(results, indent=2, ensure_ascii=False))
         if any(r["status"] == "refused" for r in results):

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from vroeg.domain.flow import FlowError
 from vroeg.runs.clock import today
 from vroeg.runs.daily import RunError, run_through
+from vroeg.runs.lock import RunLocked, run_lock
 from vroeg.runs.report import format_report
 
 
@@ -21,6 +22,8 @@ class Command(BaseCommand):
         parser.add_argument("--date", type=date.fromisoformat, default=None,
                             help="business date YYYY-MM-DD (default: today, Europe/Amsterdam)")
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
+        parser.add_argument("--max-catch-up", type=int, default=62, metavar="DAYS",
+                            help="refuse to catch up more missed days than this (default 62)")
 
     def handle(self, *args, **opts) -> None:  # type: ignore[no-untyped-def]
         from django.core.management import call_command
@@ -30,8 +33,10 @@ class Command(BaseCommand):
         if isinstance(target, str):  # call_command() passes options unparsed
             target = date.fromisoformat(target)
         try:
-            reports = run_through(target, progress=lambda m: print(m, file=sys.stderr))
-        except (RunError, FlowError) as exc:
+            with run_lock():
+                reports = run_through(target, progress=lambda m: print(m, file=sys.stderr),
+                                      max_catch_up=opts["max_catch_up"])
+        except (RunError, FlowError, RunLocked) as exc:
             raise CommandError(str(exc)) from exc
         if opts["json"]:
             last = reports[-1]
