@@ -21,7 +21,7 @@ from vroeg.portfolio.actions import TenancyImportError, import_tenancies, is_ten
 class FileOutcome:
     name: str
     kind: str  # tenancies | bank
-    status: str  # imported | duplicate_file | refused
+    status: str  # imported | unchanged (tenancies) | duplicate_file (bank) | refused
     detail: str = ""
     counts: dict[str, int] = field(default_factory=dict)
     file_id: int | None = None  # the BankFile row, for bank files
@@ -40,7 +40,7 @@ def import_file(path: Path, actor: str = "system:import") -> FileOutcome:
             r = import_tenancies(path, actor=actor)
         except TenancyImportError as exc:
             return FileOutcome(path.name, "tenancies", "refused", str(exc))
-        status = "imported" if (r.created or r.updated) else "duplicate_file"
+        status = "imported" if (r.created or r.updated) else "unchanged"
         return FileOutcome(path.name, "tenancies", status, "", {
             "rows": r.rows, "created": r.created, "updated": r.updated,
             "unchanged": r.unchanged})

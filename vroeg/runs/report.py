@@ -73,7 +73,8 @@ def build_report(*, day: date, rerun: bool, files: list[FileOutcome], opening: P
         "ingested": {
             "files": len(files),
             "refused": sum(1 for f in files if f.status == "refused"),
-            "duplicate_files": sum(1 for f in files if f.status == "duplicate_file"),
+            "duplicate_files": sum(1 for f in files
+                                   if f.status in ("duplicate_file", "unchanged")),
             "new_bank_entries": new_entries,
         },
         "ledger": {"opening_balances": opening.count, "charges": charges.count,
@@ -104,7 +105,8 @@ def build_report(*, day: date, rerun: bool, files: list[FileOutcome], opening: P
                    "open_tasks": Task.objects.filter(status=Task.Status.OPEN).count()},
         "arrears": arrears_position(day),
     }
-    new_things = (new_entries + sum(1 for f in files if f.status != "duplicate_file")
+    new_things = (new_entries + sum(1 for f in files
+                                    if f.status not in ("duplicate_file", "unchanged"))
                   + opening.count + charges.count + matched.matched + matched.reversals
                   + matched.unmatched
                   + decided.cases_opened + decided.cases_closed + sum(decided.messages.values())

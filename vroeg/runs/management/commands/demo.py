@@ -83,8 +83,10 @@ class Command(BaseCommand):
         self.say("demo: gedrag / behaviour: "
                  + ", ".join(f"{k} {v}" for k, v in counts.items()))
         profile = ArrearsBook(portfolio).profile(day)
-        self.say(f"demo: op / on {day}: {profile.share:.1%} van de huishoudens in achterstand / "
-                 f"of households in arrears")
+        # The generator's own count, for calibration: only charges more than 5 days
+        # past due. The day report counts every unpaid euro past its due date.
+        self.say(f"demo: kalibratie / calibration on {day}: {profile.share:.1%} van de "
+                 f"huishoudens > 5 dagen achter / of households more than 5 days behind")
 
         folder = inbox()
         self.say(f"demo: bestanden schrijven / writing files into {folder} ...")
