@@ -250,3 +250,22 @@ def test_without_an_opening_balance_date_rent_is_charged_from_the_first_run(vroe
     run(D(2026, 11, 30))
     charges = list(LedgerEntry.objects.filter(kind="charge").values_list("due_on", flat=True))
     assert charges == [D(2026, 11, 1)]
+
+
+def test_replay_to_today_sends_each_day_on_its_own_date(portfolio):
+    from unittest import mock
+
+    from vroeg.domain.calendar import AMSTERDAM
+
+    run(D(2026, 10, 31))
+    today = D(2026, 12, 1)
+    noon = datetime.combine(today, time(12, 0), AMSTERDAM)
+    out = StringIO()
+    with mock.patch("vroeg.runs.daily.today", return_value=today), \
+            mock.patch("vroeg.runs.clock.today", return_value=today), \
+            mock.patch("django.utils.timezone.now", return_value=noon):
+        call_command("run", date=today.isoformat(), json=True, replay=True, stdout=out)
+    sent = dict(Message.objects.filter(tenancy__code="OVK-00002").values_list("step",
+                                                                              "sent_at"))
+    assert sent["reminder_friendly"].astimezone(AMSTERDAM).date() == D(2026, 11, 6)
+    assert sent["written_reminder"].astimezone(AMSTERDAM).date() == D(2026, 11, 27)

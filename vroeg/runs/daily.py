@@ -69,7 +69,7 @@ def days_to_run(target: date, max_catch_up: int = 62) -> list[date]:
 
 
 def run_through(target: date, progress: Progress | None = None,
-                max_catch_up: int = 62) -> list[dict[str, Any]]:
+                max_catch_up: int = 62, replay: bool = False) -> list[dict[str, Any]]:
     say = progress or (lambda _msg: None)
     days = days_to_run(target, max_catch_up)
     last = last_completed()
@@ -87,7 +87,7 @@ def run_through(target: date, progress: Progress | None = None,
         # Catching up to today after an outage: the missed days decide, but send nothing;
         # today's dispatch sends what is still needed, dated today (a replay of a past
         # date, as the demo and tests do, sends each day on its own date).
-        catching_up = target == today() and day < target
+        catching_up = not replay and target == today() and day < target
         out.append(run_day(day, progress=say, dispatch=not catching_up))
     return out
 

@@ -122,7 +122,10 @@ class Command(BaseCommand):
         self.say(f"demo: run {first} klaar / done ({time.perf_counter() - t0:.1f}s)")
         self.say(f"demo: run {first + timedelta(days=1)} .. {day}, dag voor dag / day by day ...")
         t0 = time.perf_counter()
-        run_args = [f"--date={day.isoformat()}"] + (["--json"] if opts["json"] else [])
+        # --replay: the demo plays its 30 days as if each had been run on its own day
+        # (each day sends its own messages), not as a catch-up after an outage.
+        run_args = [f"--date={day.isoformat()}", "--replay"] + (
+            ["--json"] if opts["json"] else [])
         call_command("run", *run_args, stdout=self.stdout, stderr=self.stderr)
         self.say(f"demo: klaar / done ({time.perf_counter() - t0:.1f}s; totaal / total "
                  f"{time.perf_counter() - started:.1f}s)")

@@ -22,6 +22,10 @@ class Command(BaseCommand):
         parser.add_argument("--date", type=date.fromisoformat, default=None,
                             help="business date YYYY-MM-DD (default: today, Europe/Amsterdam)")
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
+        parser.add_argument("--replay", action="store_true",
+                            help="play missed days as if each ran on its own date, sending "
+                                 "its messages then (demo, simulation); default: a catch-up "
+                                 "to today sends only each case's latest message, today")
         parser.add_argument("--max-catch-up", type=int, default=62, metavar="DAYS",
                             help="refuse to catch up more missed days than this (default 62)")
 
@@ -35,7 +39,8 @@ class Command(BaseCommand):
         try:
             with run_lock():
                 reports = run_through(target, progress=lambda m: print(m, file=sys.stderr),
-                                      max_catch_up=opts["max_catch_up"])
+                                      max_catch_up=opts["max_catch_up"],
+                                      replay=opts["replay"])
         except (RunError, FlowError, RunLocked) as exc:
             raise CommandError(str(exc)) from exc
         if opts["json"]:
