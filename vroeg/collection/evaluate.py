@@ -104,8 +104,8 @@ def evaluate(run_on: date, now: datetime, flow: Flow,
     for chunk in _chunks(ids):
         known_signals.update(Signal.objects.filter(tenancy_id__in=chunk)
                              .values_list("tenancy_id", "kind", "key"))
-    active_pauses = Pause.objects.filter(starts_on__lte=run_on).filter(
-        Q(ends_on__isnull=True) | Q(ends_on__gte=run_on))
+    active_pauses = list(Pause.objects.filter(starts_on__lte=run_on).filter(
+        Q(ends_on__isnull=True) | Q(ends_on__gte=run_on)))
     pause_by_tenancy = {p.tenancy_id: p.reason for p in active_pauses if p.tenancy_id}
     pause_by_household = {p.household_id: p.reason for p in active_pauses if p.household_id}
     messaged_today = set(Message.objects.filter(decided_on=run_on)

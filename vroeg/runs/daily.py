@@ -23,7 +23,6 @@ from vroeg.collection.models import Case
 from vroeg.domain.flow import Flow
 from vroeg.home import reports
 from vroeg.ledger.actions import post_charges, post_opening_balances
-from vroeg.ledger.models import LedgerEntry
 from vroeg.ledger.queries import balance_of
 from vroeg.messaging.dispatch import dispatch_pending
 from vroeg.messaging.models import Message
@@ -126,9 +125,9 @@ def run_day(day: date, progress: Progress | None = None,
     matched = match_and_post(day)
     done("match")
     stage("decide")
-    touched = set(matched.tenancies)
-    touched.update(LedgerEntry.objects.filter(booked_on=day).values_list("tenancy_id", flat=True))
-    decided = evaluate(day, now, flow, touched)
+    # Tenancies with ledger activity on `day` are added by evaluate() itself; a payment
+    # booked today with an earlier booking date is only known from the match result.
+    decided = evaluate(day, now, flow, matched.tenancies)
     done("decide")
     stage("dispatch")
     sent = dispatch_pending(now, still_needed=still_needed_factory(day, flow)) if dispatch \
