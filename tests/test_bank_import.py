@@ -11,7 +11,14 @@ import pytest
 from django.core.management import call_command
 
 from vroeg.audit.models import AuditEvent
-from vroeg.banking.actions import import_bank_file, move_to_rejected
+from vroeg.banking.actions import (
+    ReviewError,
+    accept_held,
+    held_path,
+    import_bank_file,
+    move_to_rejected,
+    reject_held,
+)
 from vroeg.banking.models import BankFile, BankTransaction, TxnStatus
 
 pytestmark = pytest.mark.django_db
@@ -93,7 +100,8 @@ def test_broken_file_is_refused_and_nothing_is_written(realdata: Path,
 
 def test_non_euro_entries_are_kept_but_ignored(realdata: Path, vroeg_home: Path) -> None:
     r = import_bank_file(copy(realdata, "php-mt940/Rabo/sample", vroeg_home))
-    assert r.status == "imported" and r.warnings  # this sample's balances do not add up
+    assert r.status == "held"  # this sample's balances do not add up: a person decides
+    accept_held(BankFile.objects.get(pk=r.file_id), "staff:test", "trimmed sample")
     usd = BankTransaction.objects.filter(currency="USD")
     assert usd.exists()
     assert {t.status for t in usd} == {TxnStatus.IGNORED}
@@ -174,9 +182,64 @@ def test_bank_parse_json_shows_warnings(realdata: Path) -> None:
     assert json.loads(out.getvalue())["warnings"] == []
 
 
-def test_import_result_carries_warnings(realdata: Path, vroeg_home: Path) -> None:
+def test_unbalanced_statement_waits_for_a_person(realdata: Path, vroeg_home: Path) -> None:
     path = copy(realdata, UNBALANCED, vroeg_home)
     r = import_bank_file(path)
+    assert r.status == "held" and r.new_entries == 0
+    assert "verschil / difference -2038.00" in r.reason
+    assert not BankTransaction.objects.exists()  # nothing stored, nothing booked
+    held = BankFile.objects.get(pk=r.file_id)
+    assert held.status == BankFile.Status.HELD and held_path(held).is_file()
+    again = import_bank_file(path)  # the same file again: still waiting, still nothing stored
+    assert again.status == "held" and "already awaiting review" in again.reason
+    assert not BankTransaction.objects.exists()
+
+    out = StringIO()
+    call_command("bank", "held", stdout=out)
+    assert f"#{held.pk}" in out.getvalue() and "-2038.00" in out.getvalue()
+    out = StringIO()
+    call_command("bank", "accept", str(held.pk), "--note", "bank confirmed", stdout=out)
+    assert "accepted" in out.getvalue()
+    held.refresh_from_db()
+    assert held.status == BankFile.Status.IMPORTED and held.reviewed_by == "staff:cli"
+    assert held.name == UNBALANCED.rsplit("/", 1)[-1]
+    assert BankTransaction.objects.filter(file=held).count() == r.entries
+    assert not held_path(held).exists() and (vroeg_home / "inbox" / "done").is_dir()
+    assert AuditEvent.objects.filter(action="bank.file_accepted").count() == 1
+    assert import_bank_file(path).status == "duplicate_file"
+    with pytest.raises(ReviewError):
+        accept_held(held, "staff:test")
+
+
+def test_rejected_statement_is_never_booked(realdata: Path, vroeg_home: Path) -> None:
+    path = copy(realdata, UNBALANCED, vroeg_home)
+    r = import_bank_file(path)
+    held = BankFile.objects.get(pk=r.file_id)
+    with pytest.raises(ReviewError):
+        reject_held(held, "staff:test", " ")
+    reject_held(held, "staff:test", "afschrift is afgekapt / statement is cut off")
+    held.refresh_from_db()
+    assert held.status == BankFile.Status.REJECTED and not BankTransaction.objects.exists()
+    reason_files = list((vroeg_home / "inbox" / "rejected").glob("*.reason.txt"))
+    assert len(reason_files) == 1 and "cut off" in reason_files[0].read_text(encoding="utf-8")
+    again = import_bank_file(path)
+    assert again.status == "refused" and "rejected earlier by staff:test" in again.reason
+    assert not BankTransaction.objects.exists()
+
+
+def test_unbalanced_file_in_the_inbox_waits_in_held(realdata: Path, vroeg_home: Path) -> None:
+    from vroeg.runs.ingest import ingest_inbox
+
+    copy(realdata, UNBALANCED, vroeg_home / "inbox")
+    (outcome,) = ingest_inbox()
+    assert outcome.status == "held" and "balance does not add up" in outcome.detail
+    assert not list((vroeg_home / "inbox").glob("*.*"))
+    assert len(list((vroeg_home / "inbox" / "held").iterdir())) == 1
+
+
+def test_accepted_file_carries_its_warnings(realdata: Path, vroeg_home: Path) -> None:
+    path = copy(realdata, UNBALANCED, vroeg_home)
+    r = import_bank_file(path, accept_unbalanced=True)
     assert r.status == "imported" and len(r.warnings) == 2
     assert all("balance does not add up" in w for w in r.warnings)
     assert "verschil / difference -2038.00" in r.warnings[0]

@@ -25,6 +25,7 @@ def test_every_real_file_gets_a_result_and_never_a_traceback(realdata, vroeg_hom
     assert exit_.value.code == 1
     results = {r["file"]: r for r in json.loads(out.getvalue())}
     assert len(results) == len(files)
+    held = 0
     for path in files:
         r = results[str(path)]
         if path.suffix in NOT_BANK or path.name in ("LICENSE", "PROVENANCE.md"):
@@ -32,6 +33,10 @@ def test_every_real_file_gets_a_result_and_never_a_traceback(realdata, vroeg_hom
             continue
         if path.name == "camt053.v2.wrong.xml":
             assert r["status"] == "refused" and "Stmt" in r["detail"]
+            continue
+        if r["status"] == "held":  # a trimmed sample whose balances do not add up
+            assert "balance does not add up" in r["detail"], path
+            held += 1
             continue
         assert r["status"] in ("imported", "duplicate_file"), (path, r["detail"])
         stored = sum(r.get(k, 0) for k in ("matched", "unmatched", "ignored", "new"))
@@ -47,5 +52,6 @@ def test_every_real_file_gets_a_result_and_never_a_traceback(realdata, vroeg_hom
         call_command("import", str(realdata), json=True, stdout=again)
     assert BankTransaction.objects.count() == before
     statuses = {r["status"] for r in json.loads(again.getvalue())}
-    assert statuses <= {"duplicate_file", "refused"}
-    assert BankFile.objects.filter(status="imported").count() > 40
+    assert statuses <= {"duplicate_file", "refused", "held"}
+    assert BankFile.objects.filter(status="imported").count() > 30
+    assert BankFile.objects.filter(status="held").count() == held > 5

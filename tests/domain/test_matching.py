@@ -75,3 +75,138 @@ def test_a_year_next_to_the_reference_does_not_hide_it():
 def test_two_of_our_references_in_one_text_go_to_a_person():
     r = m(txn(text=f"{REF_A} en {REF_B}"))
     assert r.tenancy_id is None and "meerdere" in r.reason
+
+
+# --- the deeper rules: end-to-end ids, splitting, third parties, scoring -------------
+
+from vroeg.domain.matching import (  # noqa: E402
+    SCORE_BAR,
+    Allocation,
+    TenancyFacts,
+    allocate,
+    name_tokens,
+    reference_key,
+)
+from vroeg.domain.reference import make_rf  # noqa: E402
+
+D = Decimal
+
+
+def facts(tid: int, hh: int, name: str, rent: str, open_: str = "0", oldest: str = "",
+          code: str = "", street: str = "Lange Nieuwstraat", number: str = "1",
+          postcode: str = "3512PA") -> TenancyFacts:
+    return TenancyFacts(id=tid, household_id=hh, code=code or f"OVK-{tid:05d}", name=name,
+                        street=street, house_number=number, postcode=postcode,
+                        monthly_rent=D(rent), open_amount=D(open_), oldest_due=oldest)
+
+
+HOME = facts(1, 10, "J. de Vries", "700.00", "700.00", "2026-11-01", number="12")
+PARKING = facts(2, 10, "J. de Vries", "45.00", "90.00", "2026-10-01", number="12a")
+OTHER = facts(3, 20, "A. Bakker", "650.00", "0", street="Oudegracht", number="200",
+              postcode="3511AB")
+NAMESAKE = facts(4, 30, "P. de Vries", "610.00", "610.00", "2026-11-01", number="99",
+                 postcode="3584CS")
+MUNI = "NL44RABO0123456789"
+
+
+def rich_index() -> MatchIndex:
+    ts = {t.id: t for t in (HOME, PARKING, OTHER, NAMESAKE)}
+    tokens: dict[str, list[int]] = {}
+    for t in ts.values():
+        for tok in name_tokens(t.name):
+            tokens.setdefault(tok, []).append(t.id)
+    return MatchIndex(
+        by_reference={REF_A: 1, REF_B: 3},
+        by_iban={"NL91ABNA0417164300": (1, 2), MUNI: (3, 4)},
+        tenancies=ts, by_end_to_end={"OVK-00001-202611": 1},
+        third_party_ibans=frozenset({MUNI}),
+        by_name_token={k: tuple(v) for k, v in tokens.items()},
+        by_postcode={"3512PA": (1, 2), "3511AB": (3,), "3584CS": (4,)},
+        by_code={t.code: t.id for t in ts.values()},
+        by_household={10: (1, 2), 20: (3,), 30: (4,)})
+
+
+def rm(amount: str, **kw: str) -> object:
+    t = TxnFacts(D(amount), kw.get("ref", ""), kw.get("text", ""), kw.get("iban", ""),
+                 kw.get("reason", ""), counterparty_name=kw.get("name", ""),
+                 end_to_end_id=kw.get("e2e", ""))
+    return match(t, rich_index(), find_betalingskenmerken)
+
+
+def test_rf_reference_around_our_betalingskenmerk():
+    assert reference_key(make_rf(REF_A)) == REF_A
+    r = rm("700.00", ref=make_rf(REF_A))
+    assert (r.tenancy_id, r.rule) == (1, "reference")
+
+
+def test_return_of_our_direct_debit_by_end_to_end_id():
+    r = rm("-700.00", e2e="OVK-00001-202611", reason="AM04", iban="NL02RABO0123456789")
+    assert (r.tenancy_id, r.rule) == (1, "end_to_end")
+
+
+def test_household_payment_is_split_oldest_debt_first():
+    r = rm("790.00", ref=REF_A)
+    assert r.tenancy_id == 1 and "split" in r.reason
+    assert r.allocations == (Allocation(1, D("700.00")), Allocation(2, D("90.00")))
+    # More than everything owed: the rest stays as credit on the home, never refunded.
+    r = rm("900.00", ref=REF_A)
+    assert r.allocations == (Allocation(1, D("810.00")), Allocation(2, D("90.00")))
+    # Just the home's own rent: not split.
+    assert rm("700.00", ref=REF_A).allocations == ()
+    assert sum(a.amount for a in allocate(D("1234.56"), 1, rich_index())) == D("1234.56")
+
+
+def test_known_iban_of_a_household_pays_oldest_debt_first():
+    r = rm("790.00", iban="NL91ABNA0417164300")
+    assert r.rule == "known_iban" and {a.tenancy_id for a in r.allocations} == {1, 2}
+
+
+def test_known_iban_with_an_unusual_amount_goes_to_a_person():
+    index = rich_index()
+    solo = MatchIndex(**{**index.__dict__, "by_iban": {"NL20INGB0001234567": (3,)}})
+    t = TxnFacts(D("5000.00"), "", "", "NL20INGB0001234567")
+    r = match(t, solo, find_betalingskenmerken)
+    assert r.tenancy_id is None and r.candidates[0].tenancy_id == 3
+
+
+def test_linked_third_party_names_the_tenant_in_the_text():
+    r = rm("500.00", iban=MUNI, name="Gemeente Utrecht", text="bijz bijstand P de Vries")
+    assert r.tenancy_id == 4 and r.rule == "score" and "known payer" in r.reason
+    r = rm("610.00", iban=MUNI, name="Gemeente Utrecht", text="bijzondere bijstand")
+    assert r.tenancy_id == 4 and r.rule == "known_iban"  # the amount fits one of the two
+    r = rm("300.00", iban=MUNI, name="Gemeente Utrecht", text="bijzondere bijstand")
+    assert r.tenancy_id is None and {c.tenancy_id for c in r.candidates} == {3, 4}
+
+
+def test_name_and_address_from_a_new_iban():
+    r = rm("700.00", iban="NL02RABO0123456789", name="DE VRIES J",
+           text="huur lange nieuwstraat 12")
+    assert (r.tenancy_id, r.rule) == (1, "score") and r.score >= SCORE_BAR
+    r = rm("610.00", iban="NL02RABO0123456789", name="P de Vries", text="3584 CS 99 huur")
+    assert r.tenancy_id == 4
+
+
+def test_name_alone_is_not_enough_and_shows_candidates():
+    r = rm("700.00", iban="NL02RABO0123456789", name="J. de Vries")
+    assert r.tenancy_id is None and r.rule == "none"
+    assert {c.tenancy_id for c in r.candidates} >= {1, 4}
+    assert all(c.why for c in r.candidates)
+
+
+def test_tenancy_code_in_the_text_with_the_right_amount():
+    r = rm("650.00", iban="NL02RABO0123456789", name="Stichting Hulp", text="OVK-00003 nov")
+    assert r.tenancy_id == 3 and r.rule == "score"
+
+
+def test_two_references_of_one_household_are_split():
+    spaced = f"{REF_A} en {REF_A}"
+    assert rm("700.00", text=spaced).tenancy_id == 1
+    index = rich_index()
+    both = MatchIndex(**{**index.__dict__, "by_reference": {REF_A: 1, REF_B: 2}})
+    t = TxnFacts(D("790.00"), "", f"{REF_A} {REF_B}", "")
+    r = match(t, both, find_betalingskenmerken)
+    assert r.tenancy_id == 1 and {a.tenancy_id for a in r.allocations} == {1, 2}
+
+
+def test_accents_and_particles_in_names():
+    assert name_tokens("Çelik-Öztürk, mevr. E. van der Berg") == {"celik", "ozturk", "berg"}

@@ -18,12 +18,13 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from vroeg.audit.actions import audit
 from vroeg.banking.models import BankFile, BankTransaction, TxnStatus
 from vroeg.db import insert_rows
 from vroeg.domain.bank.model import BankEntry, BankFileError, ParsedFile, Statement, entry_keys
-from vroeg.domain.bank.parse import parse_bank_file
+from vroeg.domain.bank.parse import balance_warnings, parse_bank_file
 from vroeg.home import inbox
 
 _LOOKUP_CHUNK = 900  # stays under SQLite's oldest limit of 999 query variables
@@ -33,7 +34,7 @@ _BATCH = 2000
 @dataclass(frozen=True)
 class FileResult:
     name: str
-    status: str  # "imported" | "refused" | "duplicate_file"
+    status: str  # "imported" | "refused" | "duplicate_file" | "held"
     format: str = ""
     reason: str = ""
     statements: int = 0
@@ -149,8 +150,43 @@ def _store(name: str, sha: str, parsed: ParsedFile, previous: BankFile | None,
                       warnings=parsed.warnings, file_id=bank_file.pk)
 
 
-def import_bank_file(path: Path, *, actor: str = "system") -> FileResult:
-    """Import one bank file (camt.052/053/054, pain.002, MT940); never raises for content."""
+def held_path(bank_file: BankFile) -> Path:
+    """Where a file waiting for review is kept: inbox/held/<sha prefix>-<name>."""
+    return inbox() / "held" / f"{bank_file.sha256[:12]}-{bank_file.name}"
+
+
+def _hold(name: str, sha: str, data: bytes, parsed: ParsedFile, problems: list[str],
+          previous: BankFile | None, actor: str) -> FileResult:
+    """Keep an unbalanced statement aside: nothing of it is stored or booked."""
+    entries = sum(len(s.entries) for s in parsed.statements)
+    reason = "\n".join(problems)
+    with transaction.atomic():
+        bank_file = previous or BankFile(name=name, sha256=sha)
+        bank_file.name, bank_file.format, bank_file.status = name, parsed.format, \
+            BankFile.Status.HELD
+        bank_file.reason, bank_file.warnings = reason, "\n".join(parsed.warnings)
+        bank_file.statements, bank_file.entries = len(parsed.statements), entries
+        bank_file.save()
+        target = held_path(bank_file)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part = target.with_name(target.name + ".part")
+        part.write_bytes(data)
+        part.replace(target)
+        audit(actor, "bank.file_held", bank_file,
+              summary=f"{name}: saldo klopt niet, wacht op controle / balance does not add up, "
+                      f"awaiting review", format=parsed.format, problems=problems)
+    return FileResult(name=name, status="held", format=parsed.format, reason=reason,
+                      statements=len(parsed.statements), entries=entries,
+                      warnings=parsed.warnings, file_id=bank_file.pk)
+
+
+def import_bank_file(path: Path, *, actor: str = "system",
+                     accept_unbalanced: bool = False) -> FileResult:
+    """Import one bank file (camt.052/053/054, pain.002, MT940); never raises for content.
+
+    A statement whose opening balance plus entries is not its closing balance is
+    held for a person (status "held"), unless `accept_unbalanced` (a person did).
+    """
     name = path.name
     data = path.read_bytes()
     sha = hashlib.sha256(data).hexdigest()
@@ -164,6 +200,20 @@ def import_bank_file(path: Path, *, actor: str = "system") -> FileResult:
                 duplicate_entries=previous.entries,
                 warnings=tuple(w for w in previous.warnings.splitlines() if w),
                 file_id=previous.pk)
+        if previous is not None and previous.status == BankFile.Status.REJECTED:
+            return FileResult(
+                name=name, status="refused", format=previous.format,
+                reason=(f"{name}: eerder afgewezen door / rejected earlier by "
+                        f"{previous.reviewed_by or '?'}: {previous.reason}"),
+                file_id=previous.pk)
+        if previous is not None and previous.status == BankFile.Status.HELD \
+                and not accept_unbalanced:
+            return FileResult(
+                name=name, status="held", format=previous.format,
+                reason=(f"Wacht al op controle / already awaiting review (#{previous.pk}): "
+                        f"{previous.reason}"),
+                statements=previous.statements, entries=previous.entries,
+                file_id=previous.pk)
         try:
             parsed = parse_bank_file(data, name)
         except BankFileError as exc:
@@ -173,6 +223,9 @@ def import_bank_file(path: Path, *, actor: str = "system") -> FileResult:
             reason = (f"{name}: rekening niet van ons / account not ours: {', '.join(foreign)} "
                       f"(VROEG_BANK_ACCOUNTS)")
             return _refuse(name, sha, reason, parsed.format, previous, actor)
+        problems = balance_warnings(parsed) if parsed.is_statement else []
+        if problems and not accept_unbalanced:
+            return _hold(name, sha, data, parsed, problems, previous, actor)
         try:
             return _store(name, sha, parsed, previous, actor)
         except IntegrityError:
@@ -181,6 +234,55 @@ def import_bank_file(path: Path, *, actor: str = "system") -> FileResult:
             if attempt:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+class ReviewError(ValueError):
+    """A held file cannot be accepted or rejected (not held, its copy is gone)."""
+
+
+def _held_file(bank_file: BankFile) -> tuple[BankFile, Path]:
+    locked = BankFile.objects.select_for_update().get(pk=bank_file.pk)
+    if locked.status != BankFile.Status.HELD:
+        raise ReviewError(f"bankbestand {locked.pk} wacht niet op controle (status "
+                          f"{locked.status}) / bank file {locked.pk} is not awaiting review")
+    path = held_path(locked)
+    if not path.is_file():
+        raise ReviewError(f"{path}: kopie ontbreekt / held copy is missing")
+    return locked, path
+
+
+def accept_held(bank_file: BankFile, actor: str, note: str = "") -> FileResult:
+    """A person accepts an unbalanced statement: it is stored like any other file."""
+    with transaction.atomic():
+        locked, path = _held_file(bank_file)
+        result = import_bank_file(path, actor=actor, accept_unbalanced=True)
+        locked.refresh_from_db()
+        locked.name = bank_file.name
+        locked.reviewed_by, locked.reviewed_at = actor, timezone.now()
+        locked.reason = f"Geaccepteerd ondanks saldoverschil / accepted despite balance " \
+                        f"difference{': ' + note if note else ''}\n{bank_file.reason}"
+        locked.save(update_fields=["name", "reviewed_by", "reviewed_at", "reason"])
+        audit(actor, "bank.file_accepted", locked, summary=f"{locked.name}: geaccepteerd / "
+              f"accepted", note=note, new_entries=result.new_entries)
+    done = inbox() / "done"
+    done.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(path), done / path.name)
+    return result
+
+
+def reject_held(bank_file: BankFile, actor: str, reason: str) -> None:
+    """A person rejects an unbalanced statement: nothing of it is ever booked."""
+    if not reason.strip():
+        raise ReviewError("Geef een reden / give a reason")
+    with transaction.atomic():
+        locked, path = _held_file(bank_file)
+        locked.status = BankFile.Status.REJECTED
+        locked.reason = f"{reason.strip()}\n{locked.reason}"
+        locked.reviewed_by, locked.reviewed_at = actor, timezone.now()
+        locked.save(update_fields=["status", "reason", "reviewed_by", "reviewed_at"])
+        audit(actor, "bank.file_rejected", locked, summary=f"{locked.name}: afgewezen / "
+              f"rejected: {reason.strip()}", reason=reason.strip())
+    move_to_rejected(path, locked.reason)
 
 
 def move_to_rejected(path: Path, reason: str) -> Path:

@@ -20,12 +20,19 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from vroeg.audit.admin_mixins import AuditViewMixin, ReadOnlyAdminMixin, euro
+from vroeg.banking.actions import ReviewError, accept_held, reject_held
 from vroeg.banking.admin_models import UnmatchedPayment
-from vroeg.banking.matching_actions import ManualMatchError, manual_match
+from vroeg.banking.matching_actions import (
+    ManualMatchError,
+    manual_match,
+    mark_not_rent,
+    staff_actor,
+)
 from vroeg.banking.models import BankFile, BankTransaction, TxnStatus
 from vroeg.portfolio.models import KnownPayer, Tenancy
 
 MATCH_TEMPLATE = "admin/banking/match_to_tenancy.html"
+REASON_TEMPLATE = "admin/banking/reason_form.html"
 MAX_SUGGESTIONS = 10
 
 
@@ -46,6 +53,19 @@ class MatchToTenancyForm(forms.Form):
                 f"Geen huurovereenkomst met code {code!r} / no tenancy with code {code!r}")
         return tenancy
 
+    remember = forms.BooleanField(
+        label="onthoud deze betaler / remember this payer", required=False, initial=True,
+        help_text="De IBAN wordt een bekende betaler van deze huurovereenkomst (ook een derde, "
+                  "zoals de gemeente of een ouder); volgende betalingen worden dan vanzelf "
+                  "gekoppeld / the IBAN becomes a known payer of this tenancy (a third party "
+                  "too, such as the municipality or a parent); later payments match by "
+                  "themselves")
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label="reden / reason", max_length=500,
+                             widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
 
 def suggestions(txns: list[BankTransaction]) -> list[tuple[Tenancy, str]]:
     """Tenancies that may be meant: known payer IBAN, or the payment reference quoted.
@@ -55,6 +75,15 @@ def suggestions(txns: list[BankTransaction]) -> list[tuple[Tenancy, str]]:
     ibans = {t.counterparty_iban for t in txns if t.counterparty_iban}
     refs = {t.creditor_reference for t in txns if t.creditor_reference}
     found: dict[int, tuple[Tenancy, str]] = {}
+    # The matcher's own candidates first: scored, with what they were scored on.
+    scored = [c for t in txns for c in (t.candidates or [])]
+    scored.sort(key=lambda c: -int(c.get("score", 0)))
+    by_pk = Tenancy.objects.select_related("household").in_bulk(
+        [c["tenancy_id"] for c in scored[:MAX_SUGGESTIONS]])
+    for c in scored:
+        ten = by_pk.get(c["tenancy_id"])
+        if ten is not None:
+            found.setdefault(ten.pk, (ten, f"score {c.get('score')}: {c.get('why', '')}"))
     if refs:
         for ten in Tenancy.objects.filter(payment_reference__in=refs).select_related(
                 "household")[:MAX_SUGGESTIONS]:
@@ -72,6 +101,60 @@ class BankFileAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("status", "format")
     date_hierarchy = "received_at"
     search_fields = ("name", "sha256", "reason")
+    actions = ("accept_files", "reject_files")
+    readonly_fields = ("review_hint",)
+
+    @admin.display(description="controle / review")
+    def review_hint(self, obj: BankFile) -> str:
+        if obj.status != BankFile.Status.HELD:
+            return "-"
+        return ("Het beginsaldo plus de boekingen is niet het eindsaldo. Vraag de bank om een "
+                "volledig afschrift en wijs dit af, of accepteer het als u zeker weet dat het "
+                "klopt. / Opening balance plus entries is not the closing balance. Ask the bank "
+                "for a complete statement and reject this one, or accept it if you are sure.")
+
+    def has_review_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("banking.change_bankfile")
+
+    @admin.action(description="accepteer (saldo klopt niet) / accept (unbalanced)",
+                  permissions=["review"])
+    def accept_files(self, request: HttpRequest, queryset: QuerySet[BankFile]) -> None:
+        for bank_file in queryset.filter(status=BankFile.Status.HELD):
+            try:
+                r = accept_held(bank_file, staff_actor(request.user))
+            except ReviewError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+            else:
+                self.message_user(request, f"{bank_file.name}: geaccepteerd, {r.new_entries} "
+                                  f"boekingen / accepted, {r.new_entries} entries",
+                                  messages.SUCCESS)
+
+    @admin.action(description="wijs af / reject", permissions=["review"])
+    def reject_files(self, request: HttpRequest,
+                     queryset: QuerySet[BankFile]) -> HttpResponse | None:
+        files = list(queryset.filter(status=BankFile.Status.HELD))
+        if "apply" in request.POST:
+            form = ReasonForm(request.POST)
+            if form.is_valid():
+                for bank_file in files:
+                    try:
+                        reject_held(bank_file, staff_actor(request.user),
+                                    form.cleaned_data["reason"])
+                    except ReviewError as exc:
+                        self.message_user(request, str(exc), messages.ERROR)
+                    else:
+                        self.message_user(request, f"{bank_file.name}: afgewezen / rejected",
+                                          messages.SUCCESS)
+                return None
+        else:
+            form = ReasonForm()
+        context = {**self.admin_site.each_context(request), "opts": self.opts,
+                   "title": "Bankbestand afwijzen / reject bank file", "form": form,
+                   "items": [f"{f.name}: {f.reason}" for f in files],
+                   "action_name": "reject_files",
+                   "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                   "pks": [f.pk for f in files], "media": self.media}
+        return TemplateResponse(request, REASON_TEMPLATE, context)
 
     @admin.display(description="transacties / transactions")
     def transactions_link(self, obj: BankFile) -> str:
@@ -88,7 +171,7 @@ class BankTransactionAdmin(AuditViewMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
     search_fields = ("counterparty_name", "counterparty_iban", "creditor_reference",
                      "remittance", "end_to_end_id", "mandate_id", "tenancy__code")
     readonly_fields = ("match_action",)
-    actions = ("match_to_tenancy",)
+    actions = ("match_to_tenancy", "not_rent")
     show_full_result_count = False
 
     @admin.display(description="koppelen / match")
@@ -107,6 +190,12 @@ class BankTransactionAdmin(AuditViewMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
     @admin.display(description="huurovereenkomst / tenancy", ordering="tenancy__code")
     def tenancy_code(self, obj: BankTransaction) -> str:
         return obj.tenancy.code if obj.tenancy is not None else "-"
+
+    @admin.action(description="geen huurbetaling / not a rent payment", permissions=["match"])
+    def not_rent(self, request: HttpRequest, queryset: QuerySet[BankTransaction]) -> None:
+        done = sum(1 for txn in queryset if mark_not_rent(txn, request.user))
+        self.message_user(request, f"{done} transactie(s) uit de wachtrij / "
+                          f"{done} transaction(s) out of the queue", messages.SUCCESS)
 
     # --- manual matching --------------------------------------------------------------
 
@@ -151,7 +240,7 @@ class BankTransactionAdmin(AuditViewMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
             form = MatchToTenancyForm(request.POST)
             if form.is_valid():
                 tenancy = form.cleaned_data["tenancy_code"]
-                self._apply(request, txns, tenancy)
+                self._apply(request, txns, tenancy, remember=form.cleaned_data["remember"])
                 return None
         else:
             form = MatchToTenancyForm()
@@ -169,11 +258,11 @@ class BankTransactionAdmin(AuditViewMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
         return TemplateResponse(request, MATCH_TEMPLATE, context)
 
     def _apply(self, request: HttpRequest, txns: list[BankTransaction],
-               tenancy: Tenancy) -> None:
+               tenancy: Tenancy, remember: bool = False) -> None:
         done = 0
         for txn in txns:
             try:
-                manual_match(txn, tenancy, request.user)
+                manual_match(txn, tenancy, request.user, remember=remember)
             except ManualMatchError as exc:
                 self.message_user(request, str(exc), messages.ERROR)
             else:
@@ -193,7 +282,7 @@ class UnmatchedPaymentAdmin(BankTransactionAdmin):
 
     def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
         return ("booked_on", "amount_display", "match_link", "counterparty",
-                "reference_or_remittance", "reversal")
+                "reference_or_remittance", "best_candidate", "match_reason")
 
     def get_list_filter(self, request: HttpRequest) -> tuple[str, ...]:
         return ("reversal", "return_reason")
@@ -213,6 +302,16 @@ class UnmatchedPaymentAdmin(BankTransactionAdmin):
         if obj.creditor_reference:
             return format_html("<strong>{}</strong><br>{}", obj.creditor_reference, text)
         return text or "-"
+
+    @admin.display(description="beste kandidaat / best candidate")
+    def best_candidate(self, obj: BankTransaction) -> str:
+        if not obj.candidates:
+            return "-"
+        best = obj.candidates[0]
+        more = len(obj.candidates) - 1
+        return format_html("<strong>{}</strong> ({})<br><small>{}</small>{}",
+                           best.get("code", ""), best.get("score", ""), best.get("why", ""),
+                           f" +{more}" if more else "")
 
     @admin.display(description="")
     def match_link(self, obj: BankTransaction) -> str:

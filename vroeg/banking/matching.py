@@ -8,19 +8,31 @@ entry together, so a crash leaves either both or neither.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
+from django.apps import apps
 from django.db import transaction
 
 from vroeg.banking.models import BankTransaction, TxnStatus
 from vroeg.db import update_rows
-from vroeg.domain.matching import MatchIndex, TxnFacts, ledger_kind, match
+from vroeg.domain.ledger import Posting, debts
+from vroeg.domain.matching import (
+    Allocation,
+    Candidate,
+    MatchIndex,
+    TenancyFacts,
+    TxnFacts,
+    ledger_kind,
+    match,
+    name_tokens,
+)
 from vroeg.domain.money import ZERO
 from vroeg.domain.reference import find_betalingskenmerken
 from vroeg.ledger.actions import insert_entries, not_yet_booked
 from vroeg.ledger.models import LedgerEntry
+from vroeg.ledger.queries import owing_balances
 from vroeg.portfolio.models import KnownPayer, Tenancy
 
 
@@ -33,42 +45,145 @@ class MatchRun:
     ignored: int = 0
     reversals: int = 0
     reversed_amount: Decimal = ZERO  # debits undoing earlier payments (returns), positive
+    split: int = 0  # payments spread over several tenancies of one household
     by_rule: Counter[str] = field(default_factory=Counter)
     tenancies: set[int] = field(default_factory=set)  # touched today
 
 
-def build_index() -> MatchIndex:
+def _oldest_due(ids: list[int], through: date) -> dict[int, str]:
+    """The oldest unpaid due date per tenancy (ISO), for paying the oldest debt first."""
+    out: dict[int, str] = {}
+    postings: dict[int, list[Posting]] = defaultdict(list)
+    for i in range(0, len(ids), 900):
+        for tid, kind, amount, booked_on, due_on in LedgerEntry.objects.filter(
+                tenancy_id__in=ids[i:i + 900], booked_on__lte=through).values_list(
+                "tenancy_id", "kind", "amount", "booked_on", "due_on"):
+            postings[tid].append(Posting(kind, amount, booked_on, due_on))
+    for tid, rows in postings.items():
+        open_debts = [d.due_on for d in debts(rows, through) if d.open_amount > 0]
+        if open_debts:
+            out[tid] = min(open_debts).isoformat()
+    return out
+
+
+def _end_to_end_ids() -> dict[str, int]:
+    """End-to-end ids of our own direct debits (the directdebit app, when installed)."""
+    if not apps.is_installed("vroeg.directdebit"):
+        return {}
+    app_label, model_name = "directdebit", "Collection"
+    model = apps.get_model(app_label, model_name)
+    return dict(model.objects.values_list("end_to_end_id", "tenancy_id"))
+
+
+def build_index(through: date | None = None) -> MatchIndex:
+    """Everything the pure matcher needs, read in a handful of queries."""
+    owing = owing_balances(through) if through is not None else {}
+    tenancies: dict[int, TenancyFacts] = {}
     refs: dict[str, int] = {}
     rent: dict[int, Decimal] = {}
-    for pk, ref, net, svc in Tenancy.objects.values_list(
-            "pk", "payment_reference", "net_rent", "service_costs"):
+    codes: dict[str, int] = {}
+    households: dict[int, list[int]] = defaultdict(list)
+    tokens: dict[str, list[int]] = defaultdict(list)
+    postcodes: dict[str, list[int]] = defaultdict(list)
+    unit_count: Counter[str] = Counter()
+    rows = list(Tenancy.objects.values_list(
+        "pk", "payment_reference", "net_rent", "service_costs", "household_id", "code",
+        "unit_code", "household__name", "street", "house_number", "postcode"))
+    for row in rows:
+        unit_count[row[6].upper()] += 1
+    for pk, ref, net, svc, hh, code, unit, name, street, number, postcode in rows:
         refs["".join(ch for ch in ref if ch.isdigit()) or ref] = pk
         rent[pk] = net + svc
+        pc = postcode.replace(" ", "").upper()
+        tenancies[pk] = TenancyFacts(
+            id=pk, household_id=hh, code=code, unit_code=unit, name=name, street=street,
+            house_number=number, postcode=pc, monthly_rent=net + svc,
+            open_amount=owing.get(pk, ZERO))
+        households[hh].append(pk)
+        codes[code.upper()] = pk
+        if unit and unit_count[unit.upper()] == 1:  # a unit let twice is no identity
+            codes.setdefault(unit.upper(), pk)
+        for token in name_tokens(name):
+            tokens[token].append(pk)
+        if pc:
+            postcodes[pc].append(pk)
+    # Oldest debt first only matters where a household holds several tenancies.
+    shared = [t for ids in households.values() if len(ids) > 1 for t in ids if t in owing]
+    if shared and through is not None:
+        for tid, oldest in _oldest_due(shared, through).items():
+            tenancies[tid] = replace(tenancies[tid], oldest_due=oldest)
     ibans: dict[str, list[int]] = defaultdict(list)
-    for iban, tid in KnownPayer.objects.values_list("iban", "tenancy_id"):
-        ibans[iban.replace(" ", "").upper()].append(tid)
-    return MatchIndex(by_reference=refs, by_iban={k: tuple(v) for k, v in ibans.items()},
-                      monthly_rent=rent)
+    third: set[str] = set()
+    for iban, tid, is_third in KnownPayer.objects.values_list("iban", "tenancy_id",
+                                                              "third_party"):
+        key = iban.replace(" ", "").upper()
+        ibans[key].append(tid)
+        if is_third:
+            third.add(key)
+    return MatchIndex(
+        by_reference=refs, by_iban={k: tuple(v) for k, v in ibans.items()},
+        monthly_rent=rent, tenancies=tenancies, by_end_to_end=_end_to_end_ids(),
+        third_party_ibans=frozenset(third),
+        by_name_token={k: tuple(v) for k, v in tokens.items()},
+        by_postcode={k: tuple(v) for k, v in postcodes.items()}, by_code=codes,
+        by_household={k: tuple(v) for k, v in households.items()})
 
 
 def facts(txn: BankTransaction) -> TxnFacts:
     return TxnFacts(amount=txn.amount, creditor_reference=txn.creditor_reference,
                     remittance=txn.remittance, counterparty_iban=txn.counterparty_iban,
-                    return_reason=txn.return_reason, reversal=txn.reversal)
+                    return_reason=txn.return_reason, reversal=txn.reversal,
+                    counterparty_name=txn.counterparty_name, end_to_end_id=txn.end_to_end_id)
 
 
-def ledger_entry(txn: BankTransaction, tenancy_id: int) -> LedgerEntry:
+_LABELS = {"payment": "Betaling / payment", "reversal": "Storno / reversal",
+           "adjustment": "Terugbetaling / refund"}
+
+
+def ledger_entries(txn: BankTransaction, tenancy_id: int,
+                   allocations: tuple[Allocation, ...] = ()) -> list[LedgerEntry]:
+    """The ledger entries of a matched bank transaction: one, or one per tenancy of a split.
+
+    The first (the tenancy the payment was matched to) keeps source key "bank:<pk>",
+    the other parts "bank:<pk>/<tenancy id>": unique, so posting twice is impossible.
+    """
     kind = ledger_kind(facts(txn))
-    label = {"payment": "Betaling / payment", "reversal": "Storno / reversal",
-             "adjustment": "Terugbetaling / refund"}[kind]
-    return LedgerEntry(tenancy_id=tenancy_id, kind=kind, amount=-txn.amount,
-                       booked_on=txn.booked_on, return_reason=txn.return_reason,
-                       description=f"{label} {txn.counterparty_name}"[:200],
-                       source_key=f"bank:{txn.pk}")
+    label = _LABELS[kind]
+    parts = allocations or (Allocation(tenancy_id, txn.amount),)
+    out = []
+    for part in parts:
+        key = f"bank:{txn.pk}" if part.tenancy_id == tenancy_id else \
+            f"bank:{txn.pk}/{part.tenancy_id}"
+        note = "" if len(parts) == 1 else " (deel / part)"
+        out.append(LedgerEntry(tenancy_id=part.tenancy_id, kind=kind, amount=-part.amount,
+                               booked_on=txn.booked_on, return_reason=txn.return_reason,
+                               description=f"{label}{note} {txn.counterparty_name}"[:200],
+                               source_key=key))
+    return out
+
+
+def _candidates_json(found: tuple[Candidate, ...], index: MatchIndex) -> list[dict[str, object]]:
+    return [{"tenancy_id": c.tenancy_id, "code": index.tenancies[c.tenancy_id].code
+             if c.tenancy_id in index.tenancies else "", "score": c.score, "why": c.why}
+            for c in found]
+
+
+def _paid(index: MatchIndex, parts: list[LedgerEntry]) -> None:
+    """Later payments in the same batch see what earlier ones already paid."""
+    tenancies = index.tenancies
+    assert isinstance(tenancies, dict)
+    for e in parts:
+        t = tenancies.get(e.tenancy_id)
+        if t is not None:
+            tenancies[e.tenancy_id] = replace(t, open_amount=max(ZERO, t.open_amount + e.amount))
 
 
 def match_and_post(through: date, actor: str = "system:run") -> MatchRun:
-    """Match every new (and still unmatched) EUR transaction booked on or before `through`."""
+    """Match every new (and still unmatched) EUR transaction booked on or before `through`.
+
+    Only NEW and UNMATCHED transactions are looked at: a staff member's manual match
+    (or "not rent") is never undone by automation, and neither is an earlier match.
+    """
     result = MatchRun()
     pending = list(BankTransaction.objects.filter(
         status__in=[TxnStatus.NEW, TxnStatus.UNMATCHED], booked_on__lte=through, currency="EUR",
@@ -78,7 +193,7 @@ def match_and_post(through: date, actor: str = "system:run") -> MatchRun:
     ).order_by("booked_on", "pk"))
     if not pending:
         return result
-    index = build_index()
+    index = build_index(through)
     entries: list[LedgerEntry] = []
     changed: list[BankTransaction] = []
     for txn in pending:
@@ -86,31 +201,39 @@ def match_and_post(through: date, actor: str = "system:run") -> MatchRun:
         if outcome.tenancy_id is not None:
             txn.status, txn.tenancy_id = TxnStatus.MATCHED, outcome.tenancy_id
             txn.match_reason, txn.matched_by, txn.matched_on = outcome.reason, actor, through
-            entries.append(ledger_entry(txn, outcome.tenancy_id))
+            txn.match_rule, txn.candidates = outcome.rule, []
+            parts = ledger_entries(txn, outcome.tenancy_id, outcome.allocations)
+            _paid(index, parts)
+            entries.extend(parts)
             result.by_rule[outcome.rule] += 1
-            result.tenancies.add(outcome.tenancy_id)
-            if entries[-1].kind == "reversal":
+            result.tenancies.update(p.tenancy_id for p in parts)
+            if len(parts) > 1:
+                result.split += 1
+            if parts[0].kind == "reversal":
                 result.reversals += 1
                 result.reversed_amount -= txn.amount
             else:
                 result.matched += 1
                 result.matched_amount += txn.amount
         elif outcome.rule == "outgoing":
-            txn.status, txn.match_reason = TxnStatus.IGNORED, outcome.reason
+            txn.status, txn.match_reason, txn.match_rule = (TxnStatus.IGNORED, outcome.reason,
+                                                            outcome.rule)
             result.ignored += 1
         else:
             was_new = txn.status == TxnStatus.NEW
-            txn.status, txn.match_reason = TxnStatus.UNMATCHED, outcome.reason
+            found = _candidates_json(outcome.candidates, index)
+            if not was_new and txn.match_reason == outcome.reason and txn.candidates == found:
+                continue
+            txn.status, txn.match_reason, txn.match_rule = (TxnStatus.UNMATCHED, outcome.reason,
+                                                            outcome.rule)
+            txn.candidates = found
             if was_new:  # report each payment once, on the day it entered the queue
                 result.unmatched += 1
                 result.unmatched_amount += txn.amount
-            else:
-                continue
         changed.append(txn)
     with transaction.atomic():
         update_rows(BankTransaction, changed,
-                    ["status", "tenancy", "match_reason", "matched_by", "matched_on"])
+                    ["status", "tenancy", "match_reason", "match_rule", "candidates",
+                     "matched_by", "matched_on"])
         insert_entries(not_yet_booked(entries))
     return result
-
-

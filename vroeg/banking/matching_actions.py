@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from vroeg.audit.actions import audit
 from vroeg.banking.models import BankTransaction, TxnStatus
+from vroeg.domain.matching import name_tokens
 from vroeg.ledger.models import EntryKind, LedgerEntry
-from vroeg.portfolio.models import Tenancy
+from vroeg.portfolio.models import KnownPayer, Tenancy
 
 MANUAL_REASON = "handmatig / manual"
 
@@ -34,12 +35,59 @@ def ledger_source_key(txn: BankTransaction) -> str:
     return f"bank:{txn.pk}"
 
 
-def manual_match(txn: BankTransaction, tenancy: Tenancy, user: Any) -> LedgerEntry:
+def remember_payer(txn: BankTransaction, tenancy: Tenancy, actor: str) -> KnownPayer | None:
+    """Link the payer's IBAN to the tenancy, so the matcher knows it next time.
+
+    A payer whose name shares no family name with the household is a third party (a
+    parent, the municipality, a debt-help organisation).
+    """
+    iban = txn.counterparty_iban.replace(" ", "").upper()
+    if not iban:
+        return None
+    third = not (name_tokens(txn.counterparty_name) & name_tokens(tenancy.household.name))
+    payer, created = KnownPayer.objects.get_or_create(
+        tenancy=tenancy, iban=iban,
+        defaults={"name": txn.counterparty_name[:200], "third_party": third,
+                  "linked_by": actor[:100]})
+    if created:
+        audit(actor, "known_payer_linked", payer,
+              summary=f"betaler gekoppeld aan {tenancy.code} / payer linked to tenancy",
+              tenancy=tenancy.code, third_party=third)
+    return payer
+
+
+def mark_not_rent(txn: BankTransaction, user: Any, note: str = "") -> bool:
+    """A person says a queued payment is not rent (a supplier's refund, a wrong transfer).
+
+    It leaves the queue for good: the matcher never looks at it again. Only for
+    transactions that are not matched; returns False when there was nothing to do.
+    """
+    actor = staff_actor(user)
+    with transaction.atomic():
+        locked = BankTransaction.objects.select_for_update().get(pk=txn.pk)
+        if locked.status not in (TxnStatus.UNMATCHED, TxnStatus.NEW):
+            return False
+        locked.status = TxnStatus.IGNORED
+        locked.match_reason = (f"geen huur volgens medewerker / not rent according to staff"
+                               f"{': ' + note if note else ''}")[:300]
+        locked.matched_by, locked.matched_on = actor, timezone.localdate()
+        locked.save(update_fields=["status", "match_reason", "matched_by", "matched_on"])
+        audit(actor, "bank.not_rent", locked, summary=f"banktransactie {locked.pk}: geen huur / "
+              f"not rent", note=note, amount=str(locked.amount))
+    _refresh(txn, locked)
+    return True
+
+
+def manual_match(txn: BankTransaction, tenancy: Tenancy, user: Any, *,
+                 remember: bool = False) -> LedgerEntry:
     """Link `txn` to `tenancy` for staff member `user` and post its ledger entry.
 
     A credit (amount > 0) becomes a payment (ledger amount -txn.amount); a debit
     (amount < 0, e.g. a direct-debit return) becomes a reversal (ledger amount
     -txn.amount, so positive: the tenant owes it again).
+
+    With `remember`, the payer's IBAN becomes a known payer of the tenancy (see
+    remember_payer), so the next payment from it is matched without a person.
 
     Idempotent: linking a transaction again to the same tenancy returns the entry
     already posted and writes nothing. Linking one that is already linked to
@@ -106,6 +154,8 @@ def manual_match(txn: BankTransaction, tenancy: Tenancy, user: Any) -> LedgerEnt
             amount=str(locked.amount),
             previous_status=previous_status,
         )
+        if remember:
+            remember_payer(locked, tenancy, actor)
         _refresh(txn, locked)
         return entry
 

@@ -11,6 +11,9 @@ class BankFile(models.Model):
     class Status(models.TextChoices):
         IMPORTED = "imported", "ingelezen / imported"
         REFUSED = "refused", "geweigerd / refused"
+        # Balances do not add up: nothing is booked until a person accepts the file.
+        HELD = "held", "wacht op controle / awaiting review"
+        REJECTED = "rejected", "afgewezen door medewerker / rejected by staff"
 
     name = models.CharField("bestand / file", max_length=255)
     sha256 = models.CharField("SHA-256", max_length=64, unique=True)
@@ -24,6 +27,8 @@ class BankFile(models.Model):
     duplicate_entries = models.PositiveIntegerField("dubbel / duplicate entries", default=0)
     # Balances that do not add up, batches not split, pending entries left out.
     warnings = models.TextField("waarschuwingen / warnings", blank=True)
+    reviewed_by = models.CharField("beoordeeld door / reviewed by", max_length=100, blank=True)
+    reviewed_at = models.DateTimeField("beoordeeld op / reviewed at", null=True, blank=True)
 
     class Meta:
         verbose_name = "bankbestand / bank file"
@@ -76,7 +81,10 @@ class BankTransaction(models.Model):
     tenancy = models.ForeignKey(Tenancy, null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="bank_transactions",
                                 verbose_name="huurovereenkomst / tenancy")
-    match_reason = models.CharField("koppelreden / match reason", max_length=200, blank=True)
+    match_reason = models.CharField("koppelreden / match reason", max_length=300, blank=True)
+    match_rule = models.CharField("koppelregel / match rule", max_length=20, blank=True)
+    # The best tenancies the matcher found when it could not decide: for the person who does.
+    candidates = models.JSONField("kandidaten / candidates", default=list, blank=True)
     matched_by = models.CharField("gekoppeld door / matched by", max_length=100, blank=True)
     matched_on = models.DateField("gekoppeld op / matched on", null=True, blank=True)
 

@@ -1,15 +1,37 @@
 """Matching an incoming bank entry to a tenancy. Pure; every match carries its reason.
 
-Order (issue 2's thin slice; issue 3 deepens it): the structured payment
-reference, a valid reference typed in the free text, then a payer IBAN known for
-the tenancy. Anything unsure stays unmatched for a person, never guessed.
+Rules, first that decides wins (Kill Bill style: snapshot in, one verdict out):
+
+1. ``reference``: the structured creditor reference is one we issued (betalingskenmerk,
+   or an RF reference around it). A mistyped reference fails its check digit and
+   is never in the index, so it cannot hit another tenancy.
+2. ``end_to_end``: the end-to-end id of one of our own direct debits (returns).
+3. ``reference_in_text``: exactly one of our references typed in the free text.
+4. ``known_iban``: a payer IBAN known for the tenancy (the tenant's own, or a third
+   party a staff member linked) with an amount that fits.
+5. ``score``: name (in the counterparty name or the free text), address, tenancy
+   code and amount give a score; only a clear winner above the bar is matched.
+
+Below the bar the payment waits for a person, with the best candidates. A payment
+for a household that holds several tenancies is split over their open amounts
+(oldest debt first); whatever is left stays as credit, never refunded by itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
+
+ZERO = Decimal("0.00")
+SCORE_BAR = 70  # at or above: matched automatically ...
+SCORE_MARGIN = 25  # ... when the runner-up is at least this far behind
+MAX_CANDIDATES = 3
+# An amount "fits" a known payer's tenancy up to what is open plus two months' rent:
+# more than that from a known IBAN is unusual enough for a person to look at.
+FIT_MONTHS = 2
 
 
 @dataclass(frozen=True)
@@ -20,61 +42,337 @@ class TxnFacts:
     counterparty_iban: str
     return_reason: str = ""
     reversal: bool = False
+    counterparty_name: str = ""
+    end_to_end_id: str = ""
+
+
+@dataclass(frozen=True)
+class TenancyFacts:
+    id: int
+    household_id: int
+    code: str = ""
+    unit_code: str = ""
+    name: str = ""  # the household's name
+    street: str = ""
+    house_number: str = ""
+    postcode: str = ""
+    monthly_rent: Decimal = ZERO
+    open_amount: Decimal = ZERO  # owed today, >= 0
+    oldest_due: str = ""  # ISO date of the oldest unpaid charge ("" when none): debt order
 
 
 @dataclass(frozen=True)
 class MatchIndex:
-    by_reference: Mapping[str, int]  # payment reference -> tenancy id
+    by_reference: Mapping[str, int]  # payment reference (digits) -> tenancy id
     by_iban: Mapping[str, tuple[int, ...]]  # known payer IBAN -> tenancy ids
-    monthly_rent: Mapping[int, Decimal]
+    monthly_rent: Mapping[int, Decimal] = field(default_factory=dict)
+    tenancies: Mapping[int, TenancyFacts] = field(default_factory=dict)
+    by_end_to_end: Mapping[str, int] = field(default_factory=dict)  # our direct debits
+    third_party_ibans: frozenset[str] = frozenset()  # IBANs a staff member linked
+    # For scoring: surname token, postcode and tenancy/unit code -> tenancy ids.
+    by_name_token: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    by_postcode: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    by_code: Mapping[str, int] = field(default_factory=dict)
+    by_household: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
+
+    def rent(self, tenancy_id: int) -> Decimal:
+        t = self.tenancies.get(tenancy_id)
+        return t.monthly_rent if t is not None else self.monthly_rent.get(tenancy_id, ZERO)
+
+
+@dataclass(frozen=True)
+class Allocation:
+    tenancy_id: int
+    amount: Decimal  # signed like the bank entry: credit positive
+
+
+@dataclass(frozen=True)
+class Candidate:
+    tenancy_id: int
+    score: int
+    why: str
 
 
 @dataclass(frozen=True)
 class MatchResult:
     tenancy_id: int | None
-    rule: str  # reference, reference_in_text, known_iban, none, outgoing
+    rule: str  # reference, end_to_end, reference_in_text, known_iban, score, none, outgoing
     reason: str
+    allocations: tuple[Allocation, ...] = ()  # empty: the whole amount to tenancy_id
+    candidates: tuple[Candidate, ...] = ()  # for a person, when nothing was decided
+    score: int = 100
 
 
 def _digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
 
 
+def reference_key(creditor_reference: str) -> str:
+    """Digits of a betalingskenmerk; an RF reference counts by the part after its check."""
+    ref = creditor_reference.replace(" ", "").upper()
+    if ref.startswith("RF") and len(ref) > 4:
+        return _digits(ref[4:]) if ref[4:].isdigit() else ""
+    return _digits(ref)
+
+
+# --- amounts and splitting --------------------------------------------------------
+
+def fits(amount: Decimal, t: TenancyFacts | None, rent: Decimal) -> bool:
+    """A credit fits a tenancy when it is at most what is open plus FIT_MONTHS of rent."""
+    if amount <= 0:
+        return True  # returns and refunds: the known IBAN is enough
+    open_amount = t.open_amount if t is not None else ZERO
+    return amount <= open_amount + rent * FIT_MONTHS
+
+
+def allocate(amount: Decimal, first: int, index: MatchIndex) -> tuple[Allocation, ...]:
+    """Spread a credit over the household's tenancies: oldest open debt first.
+
+    `first` is the tenancy the payment was matched to: it gets its own open amount
+    first when its debt is as old as the others', and it keeps whatever is left
+    (as credit). Debits and single-tenancy households are not split.
+    """
+    t = index.tenancies.get(first)
+    if amount <= 0 or t is None:
+        return ()
+    siblings = [index.tenancies[s] for s in index.by_household.get(t.household_id, ())
+                if s != first and s in index.tenancies]
+    owing = [s for s in siblings if s.open_amount > 0]
+    if not owing:
+        return ()
+    own_need = t.open_amount if t.open_amount > 0 else t.monthly_rent
+    if amount <= own_need:
+        return ()  # nothing left over for the others
+    order = sorted([t, *owing], key=lambda x: (x.oldest_due or "9999", x.id != first, x.id))
+    left = amount
+    parts: dict[int, Decimal] = {}
+    for x in order:
+        need = x.open_amount if x.id != first else own_need
+        take = min(left, need)
+        if take > 0:
+            parts[x.id] = parts.get(x.id, ZERO) + take
+            left -= take
+    if left > 0:
+        parts[first] = parts.get(first, ZERO) + left
+    if set(parts) == {first}:
+        return ()
+    return tuple(Allocation(tid, amt) for tid, amt in
+                 sorted(parts.items(), key=lambda kv: (kv[0] != first, kv[0])))
+
+
+def _decided(tenancy_id: int, rule: str, reason: str, txn: TxnFacts, index: MatchIndex,
+             score: int = 100) -> MatchResult:
+    parts = allocate(txn.amount, tenancy_id, index)
+    if parts:
+        reason += (f"; verdeeld over {len(parts)} huurovereenkomsten van het huishouden / "
+                   f"split over {len(parts)} tenancies of the household")
+    return MatchResult(tenancy_id, rule, reason, parts, score=score)
+
+
+# --- scoring ------------------------------------------------------------------------
+
+# Dutch name particles (tussenvoegsels) and words that say nothing about who paid.
+_PARTICLES = {"van", "de", "der", "den", "het", "ten", "ter", "te", "in", "t", "op", "la", "le",
+              "da", "du", "del", "von", "vd", "v", "d"}
+_NOISE = {"en", "of", "enof", "eo", "mevr", "mevrouw", "dhr", "heer", "hr", "mw", "mr", "mej",
+          "fam", "familie", "cj", "bv", "stichting", "gemeente", "huur", "kale", "maand",
+          "betaling", "voor", "per", "januari", "februari", "maart", "april", "mei", "juni",
+          "juli", "augustus", "september", "oktober", "november", "december", "termijn",
+          "rekening", "factuur", "woning", "parkeerplaats", "berging"}
+_WORD = re.compile(r"[a-z]+")
+_POSTCODE = re.compile(r"\b([1-9][0-9]{3})\s?([a-z]{2})\b")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: 'Çelik-Öztürk' -> 'celik-ozturk'."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+
+def name_tokens(name: str) -> set[str]:
+    """The words of a name that identify a family: no initials, particles or titles."""
+    return {w for w in _WORD.findall(fold(name))
+            if len(w) >= 3 and w not in _PARTICLES and w not in _NOISE}
+
+
+def postcodes_in(text: str) -> set[str]:
+    return {f"{a}{b}".upper() for a, b in _POSTCODE.findall(fold(text))}
+
+
+def _code_hits(text: str, index: MatchIndex) -> set[int]:
+    hits = set()
+    for word in re.findall(r"[A-Za-z0-9][A-Za-z0-9\-/.]{3,}", text):
+        tid = index.by_code.get(word.upper().strip(".-/"))
+        if tid is not None:
+            hits.add(tid)
+    return hits
+
+
+def _score(txn: TxnFacts, t: TenancyFacts, payer_tokens: set[str], text_tokens: set[str],
+           postcodes: set[str], codes: set[int], known: bool) -> tuple[int, list[str]]:
+    score, why = 0, []
+    family = name_tokens(t.name)
+    if family and family & payer_tokens:
+        score += 40
+        why.append("naam betaler / payer name")
+    elif family and family & text_tokens:
+        score += 35
+        why.append("naam in omschrijving / name in remittance")
+    if t.id in codes:
+        score += 50
+        why.append("code in omschrijving / code in remittance")
+    folded = fold(txn.remittance)
+    pc = t.postcode.replace(" ", "").upper()
+    if pc and pc in postcodes:
+        number = _digits(t.house_number)
+        if number and re.search(rf"\b{number}\b", folded):
+            score += 30
+            why.append("postcode en huisnummer / postcode and number")
+        else:
+            score += 15
+            why.append("postcode")
+    elif t.street and _digits(t.house_number) and re.search(
+            rf"\b{re.escape(fold(t.street))}\s+{_digits(t.house_number)}\b", folded):
+        score += 30
+        why.append("adres in omschrijving / address in remittance")
+    if known:
+        score += 40
+        why.append("bekende betaler / known payer")
+    amount = abs(txn.amount)
+    if amount in (t.monthly_rent, t.open_amount) and amount > 0:
+        score += 20
+        why.append("bedrag past / amount fits")
+    return score, why
+
+
+def _ranked(txn: TxnFacts, index: MatchIndex, pool: Iterable[int] | None,
+            known: Iterable[int] = ()) -> list[Candidate]:
+    payer_tokens = name_tokens(txn.counterparty_name)
+    text_tokens = name_tokens(txn.remittance)
+    postcodes = postcodes_in(txn.remittance)
+    codes = _code_hits(txn.remittance, index)
+    known_set = set(known)
+    if pool is None:
+        ids: set[int] = set(codes)
+        for token in payer_tokens | text_tokens:
+            ids.update(index.by_name_token.get(token, ()))
+        for pc in postcodes:
+            ids.update(index.by_postcode.get(pc, ()))
+    else:
+        ids = set(pool)
+    out = []
+    for tid in ids:
+        t = index.tenancies.get(tid)
+        if t is None:
+            continue
+        score, why = _score(txn, t, payer_tokens, text_tokens, postcodes, codes, tid in known_set)
+        if score > 0:
+            out.append(Candidate(tid, score, ", ".join(why)))
+    out.sort(key=lambda c: (-c.score, c.tenancy_id))
+    return out
+
+
+def _by_score(txn: TxnFacts, index: MatchIndex, ranked: list[Candidate],
+              no_match_reason: str) -> MatchResult:
+    best = ranked[0] if ranked else None
+    runner_up = ranked[1].score if len(ranked) > 1 else 0
+    # Two tenancies of one household with the same score are one payer: the oldest
+    # debt decides via allocate(); only a different household counts as a rival.
+    if best is not None and len(ranked) > 1:
+        t_best = index.tenancies[best.tenancy_id]
+        rivals = [c.score for c in ranked[1:]
+                  if index.tenancies[c.tenancy_id].household_id != t_best.household_id]
+        runner_up = rivals[0] if rivals else 0
+    if best is not None and best.score >= SCORE_BAR and best.score - runner_up >= SCORE_MARGIN \
+            and txn.amount > 0 and fits(txn.amount, index.tenancies.get(best.tenancy_id),
+                                        index.rent(best.tenancy_id)):
+        return _decided(best.tenancy_id, "score",
+                        f"score {best.score}: {best.why}", txn, index, score=best.score)
+    return MatchResult(None, "none", no_match_reason, candidates=tuple(ranked[:MAX_CANDIDATES]),
+                       score=best.score if best else 0)
+
+
+# --- the matcher ----------------------------------------------------------------------
+
 def match(txn: TxnFacts, index: MatchIndex,
           find_references: Callable[[str], tuple[str, ...]]) -> MatchResult:
-    ref = _digits(txn.creditor_reference)
+    ref = reference_key(txn.creditor_reference)
     if ref and ref in index.by_reference:
-        return MatchResult(index.by_reference[ref], "reference",
-                           "betalingskenmerk (gestructureerd) / structured payment reference")
+        return _decided(index.by_reference[ref], "reference",
+                        "betalingskenmerk (gestructureerd) / structured payment reference",
+                        txn, index)
+    if txn.end_to_end_id and txn.end_to_end_id in index.by_end_to_end:
+        return _decided(index.by_end_to_end[txn.end_to_end_id], "end_to_end",
+                        "end-to-end-id van onze incasso / end-to-end id of our direct debit",
+                        txn, index)
     # Free text can hold other valid-looking numbers ("huur 2026 2000 0001 ..."): only
     # references we issued count, and two different ones are left to a person.
     typed = {index.by_reference[r] for r in find_references(txn.remittance)
              if r in index.by_reference} if txn.remittance else set()
     if len(typed) == 1:
-        return MatchResult(typed.pop(), "reference_in_text",
-                           "betalingskenmerk in omschrijving / payment reference in free text")
+        return _decided(typed.pop(), "reference_in_text",
+                        "betalingskenmerk in omschrijving / payment reference in free text",
+                        txn, index)
     if len(typed) > 1:
+        ids = sorted(typed)
+        households = {index.tenancies[i].household_id for i in ids if i in index.tenancies}
+        if len(households) == 1 and len(ids) == len([i for i in ids if i in index.tenancies]):
+            # One household naming both its tenancies: split, the oldest debt first.
+            return _decided(ids[0], "reference_in_text",
+                            "betalingskenmerken van één huishouden in omschrijving / "
+                            "references of one household in free text", txn, index)
         return MatchResult(None, "none", "meerdere betalingskenmerken in omschrijving / "
-                           "several payment references in the free text")
+                           "several payment references in the free text",
+                           candidates=tuple(Candidate(i, 90, "betalingskenmerk / reference")
+                                            for i in ids[:MAX_CANDIDATES]))
     iban = txn.counterparty_iban.replace(" ", "").upper()
     candidates = index.by_iban.get(iban, ()) if iban else ()
+    third = iban in index.third_party_ibans
+    who = ("gekoppelde derde betaler / linked third-party payer" if third
+           else "bekende IBAN van de huurder / known payer IBAN")
     if len(candidates) == 1:
-        return MatchResult(candidates[0], "known_iban",
-                           "bekende IBAN van de huurder / known payer IBAN")
-    if len(candidates) > 1:
-        fitting = [t for t in candidates if index.monthly_rent.get(t) == abs(txn.amount)]
-        if len(fitting) == 1:
-            return MatchResult(fitting[0], "known_iban",
-                               "bekende IBAN en bedrag = maandhuur / known IBAN, amount = rent")
+        tid = candidates[0]
+        if fits(txn.amount, index.tenancies.get(tid), index.rent(tid)):
+            return _decided(tid, "known_iban", who, txn, index)
         return MatchResult(None, "none",
-                           f"IBAN hoort bij {len(candidates)} huurovereenkomsten, bedrag past "
-                           f"bij geen enkele / IBAN known for {len(candidates)} tenancies, "
-                           "amount fits none")
+                           f"{who}, maar bedrag ongebruikelijk hoog / but amount unusually high",
+                           candidates=(Candidate(tid, 60, who),), score=60)
+    if len(candidates) > 1:
+        amount = abs(txn.amount)
+        fitting = [t for t in candidates
+                   if index.rent(t) == amount
+                   or (t in index.tenancies and index.tenancies[t].open_amount == amount > 0)]
+        if len(fitting) == 1:
+            return _decided(fitting[0], "known_iban",
+                            f"{who}, bedrag past bij één huurovereenkomst / "
+                            "amount fits one tenancy", txn, index)
+        households = {index.tenancies[t].household_id for t in candidates
+                      if t in index.tenancies}
+        if len(households) == 1 and txn.amount > 0 and all(
+                t in index.tenancies for t in candidates):
+            # All tenancies of one household: pay the oldest debt first, then split.
+            first = min(candidates, key=lambda t: (index.tenancies[t].oldest_due or "9999",
+                                                   -index.rent(t), t))
+            if fits(txn.amount, index.tenancies[first],
+                    sum((index.rent(t) for t in candidates), ZERO)):
+                return _decided(first, "known_iban",
+                                f"{who} van één huishouden / of one household", txn, index)
+        # A payer for many (a municipality, a debt-help organisation): the name or
+        # address in the free text has to say for whom.
+        ranked = _ranked(txn, index, candidates, known=candidates)
+        return _by_score(txn, index, ranked,
+                         f"IBAN hoort bij {len(candidates)} huurovereenkomsten, bedrag en "
+                         f"omschrijving wijzen geen enkele aan / IBAN known for "
+                         f"{len(candidates)} tenancies, amount and remittance point to none")
     if txn.amount < 0 and not txn.return_reason and not txn.reversal:
         return MatchResult(None, "outgoing",
                            "uitgaande betaling, geen huurder / outgoing payment, not a tenant's")
-    return MatchResult(None, "none",
-                       "geen kenmerk en onbekende IBAN / no reference and unknown IBAN")
+    if txn.amount <= 0:
+        return MatchResult(None, "none", "storno zonder kenmerk of bekende IBAN / "
+                           "reversal without reference or known IBAN")
+    ranked = _ranked(txn, index, None)
+    return _by_score(txn, index, ranked,
+                     "geen kenmerk en onbekende IBAN / no reference and unknown IBAN")
 
 
 def ledger_kind(txn: TxnFacts) -> str:

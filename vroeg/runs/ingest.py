@@ -1,7 +1,8 @@
 """Ingest: read new files (tenancy exports, bank files), detected by content.
 
 Each file is imported in its own transaction; afterwards it moves to inbox/done
-or, when refused, to inbox/rejected with a .reason.txt beside it. A crash between
+or, when refused, to inbox/rejected with a .reason.txt beside it. A statement whose
+balances do not add up waits in inbox/held until a person accepts or rejects it. A crash between
 import and move is harmless: importing the same file again changes nothing.
 """
 
@@ -21,7 +22,7 @@ from vroeg.portfolio.actions import TenancyImportError, import_tenancies, is_ten
 class FileOutcome:
     name: str
     kind: str  # tenancies | bank
-    status: str  # imported | unchanged (tenancies) | duplicate_file (bank) | refused
+    status: str  # imported | unchanged (tenancies) | duplicate_file (bank) | held | refused
     detail: str = ""
     counts: dict[str, int] = field(default_factory=dict)
     file_id: int | None = None  # the BankFile row, for bank files
@@ -78,6 +79,8 @@ def ingest_inbox(actor: str = "system:run") -> list[FileOutcome]:
         outcome = import_file(path, actor=actor)
         if outcome.status == "refused":
             move_to_rejected(path, outcome.detail)
+        elif outcome.status == "held":
+            path.unlink()  # its copy waits in inbox/held/ for a person to accept or reject
         else:
             _move_done(path)
         outcomes.append(outcome)

@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Count, Q, Sum
 
 from vroeg.banking.matching import MatchRun
-from vroeg.banking.models import BankTransaction, TxnStatus
+from vroeg.banking.models import BankFile, BankTransaction, TxnStatus
 from vroeg.collection.evaluate import EvaluationResult
 from vroeg.collection.models import Case, Task
 from vroeg.domain.flow import Flow
@@ -73,6 +73,7 @@ def build_report(*, day: date, rerun: bool, files: list[FileOutcome], opening: P
         "ingested": {
             "files": len(files),
             "refused": sum(1 for f in files if f.status == "refused"),
+            "held": sum(1 for f in files if f.status == "held"),
             "duplicate_files": sum(1 for f in files
                                    if f.status in ("duplicate_file", "unchanged")),
             "new_bank_entries": new_entries,
@@ -85,7 +86,7 @@ def build_report(*, day: date, rerun: bool, files: list[FileOutcome], opening: P
             "reversed_amount": _money(matched.reversed_amount),
             "unmatched_new": matched.unmatched,
             "unmatched_new_amount": _money(matched.unmatched_amount),
-            "ignored": matched.ignored,
+            "ignored": matched.ignored, "split": matched.split,
         },
         "signals": dict(decided.signals),
         "cases": {"evaluated_tenancies": decided.evaluated, "opened": decided.cases_opened,
@@ -101,6 +102,8 @@ def build_report(*, day: date, rerun: bool, files: list[FileOutcome], opening: P
         "tasks": {"created": dict(decided.tasks),
                   "open": Task.objects.filter(status=Task.Status.OPEN).count()},
         "queues": {"unmatched_payments": unmatched["n"] or 0,
+                   "held_bank_files": BankFile.objects.filter(
+                       status=BankFile.Status.HELD).count(),
                    "unmatched_amount": _money(unmatched["s"] or ZERO),
                    "open_tasks": Task.objects.filter(status=Task.Status.OPEN).count()},
         "arrears": arrears_position(day),
@@ -134,7 +137,8 @@ def format_report(r: dict[str, Any]) -> str:
     ing = r["ingested"]
     lines += [
         f"Binnengekomen / came in:   {ing['files']} bestanden/files "
-        f"({ing['refused']} geweigerd/refused, {ing['duplicate_files']} dubbel/duplicate), "
+        f"({ing['refused']} geweigerd/refused, {ing.get('held', 0)} wacht op controle/held, "
+        f"{ing['duplicate_files']} dubbel/duplicate), "
         f"{ing['new_bank_entries']} nieuwe bankregels / new bank entries",
         f"Geboekt / booked:          {r['ledger']['charges']} huurregels/rent charges "
         f"(EUR {r['ledger']['charged_amount']}), {r['ledger']['opening_balances']} beginsaldi",
@@ -158,6 +162,13 @@ def format_report(r: dict[str, Any]) -> str:
         f"{a['households_in_arrears']} huishoudens/households; maanden huur / months owed: "
         + ", ".join(f"{k}: {v}" for k, v in a["by_months_of_rent"].items()),
     ]
+    held = r["queues"].get("held_bank_files", 0)
+    if held:
+        lines.append(f"  {held} bankbestand(en) wacht(en) op controle: saldo klopt niet; "
+                     f"accepteer of wijs af in Bankbestanden / {held} bank file(s) awaiting "
+                     "review: balances do not add up; accept or reject under Bank files")
+    for f in [f for f in r["files"] if f["status"] == "held"][:20]:
+        lines.append(f"  wacht op controle / held: {f['name']}: {f['detail'][:300]}")
     refused = [f for f in r["files"] if f["status"] == "refused"]
     for f in refused[:20]:
         lines.append(f"  geweigerd / refused: {f['name']}: {f['detail'][:200]}")

@@ -1,6 +1,8 @@
 """`vroeg bank parse FILE [--json]`: show what a bank file contains (no database).
 
 `vroeg bank import FILE...` stores files like the daily run does (without moving them).
+`vroeg bank held`, `vroeg bank accept ID [--note]`, `vroeg bank reject ID --reason`:
+statements whose balances do not add up wait for a person.
 Errors print one line naming the file and the element or line, and exit with code 2.
 """
 
@@ -95,16 +97,55 @@ class Command(BaseCommand):
         i = sub.add_parser("import", help="inlezen in de database / import into the database")
         i.add_argument("files", type=Path, nargs="+")
         i.add_argument("--actor", default="staff:cli")
+        sub.add_parser("held", help="bestanden die wachten op controle / files awaiting review")
+        a = sub.add_parser("accept", help="accepteer een vastgehouden bestand / accept a held file")
+        a.add_argument("id", type=int)
+        a.add_argument("--note", default="")
+        a.add_argument("--actor", default="staff:cli")
+        r = sub.add_parser("reject", help="wijs een vastgehouden bestand af / reject a held file")
+        r.add_argument("id", type=int)
+        r.add_argument("--reason", required=True)
+        r.add_argument("--actor", default="staff:cli")
 
     def _fail(self, message: str) -> None:
         self.stderr.write(message)
         sys.exit(2)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["action"] == "parse":
+        action = options["action"]
+        if action == "parse":
             self._parse(options["file"], as_json=options["json"])
-        else:
+        elif action == "import":
             self._import(options["files"], actor=options["actor"])
+        else:
+            self._review(action, options)
+
+    def _review(self, action: str, options: dict[str, Any]) -> None:
+        from vroeg.banking.actions import ReviewError, accept_held, reject_held
+        from vroeg.banking.models import BankFile
+
+        if action == "held":
+            for f in BankFile.objects.filter(status=BankFile.Status.HELD).order_by("pk"):
+                self.stdout.write(f"#{f.pk} {f.name} ({f.format}, {f.entries} boekingen / "
+                                  f"entries)\n  {f.reason}")
+            return
+        bank_file = BankFile.objects.filter(pk=options["id"]).first()
+        if bank_file is None:
+            self._fail(f"bankbestand / bank file #{options['id']}: niet gevonden / not found")
+            return
+        actor = options["actor"]
+        try:
+            if action == "accept":
+                r = accept_held(bank_file, actor, options["note"])
+                self.stdout.write(f"#{bank_file.pk} {bank_file.name}: geaccepteerd / accepted, "
+                                  f"{r.new_entries} nieuw / new, {r.duplicate_entries} dubbel / "
+                                  "duplicate; de volgende run koppelt ze / "
+                                  "the next run matches them")
+            else:
+                reject_held(bank_file, actor, options["reason"])
+                self.stdout.write(f"#{bank_file.pk} {bank_file.name}: afgewezen / rejected")
+        except ReviewError as exc:
+            self._fail(str(exc))
 
     def _parse(self, path: Path, *, as_json: bool) -> None:
         try:
@@ -135,6 +176,9 @@ class Command(BaseCommand):
             if r.status == "refused":
                 self.stderr.write(r.reason)
                 failed = True
+                continue
+            if r.status == "held":
+                self.stdout.write(f"{r.name}: wacht op controle / held (#{r.file_id}): {r.reason}")
                 continue
             self.stdout.write(f"{r.name}: {r.status} {r.format}, {r.new_entries} nieuw / new, "
                               f"{r.duplicate_entries} dubbel / duplicate")

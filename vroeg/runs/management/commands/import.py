@@ -52,11 +52,15 @@ class Command(BaseCommand):
             if not opts["json"]:
                 counts = ", ".join(f"{k} {v}" for k, v in row.items()
                                    if isinstance(v, int) and k != "statements")
-                detail = outcome.detail if outcome.status == "refused" else counts
+                detail = outcome.detail if outcome.status in ("refused", "held") else counts
                 self.stdout.write(f"{outcome.status:15} {p}: {detail}")
                 for warning in outcome.warnings:
                     self.stdout.write(f"{'':15} let op / note: {warning}")
         if opts["json"]:
             self.stdout.write(json.dumps(results, indent=2, ensure_ascii=False))
+        if any(r["status"] == "held" for r in results):
+            self.stderr.write("Wacht op controle: accepteer of wijs af met `vroeg bank accept|"
+                              "reject ID` of in Bankbestanden / awaiting review: accept or "
+                              "reject with `vroeg bank accept|reject ID` or under Bank files")
         if any(r["status"] == "refused" for r in results):
             raise SystemExit(1)
