@@ -485,3 +485,53 @@ def test_is_loopback():
 
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.0.2.1")
+
+
+# --- held statements, candidates, "not rent" -----------------------------------------
+
+def test_held_bank_file_accept_and_reject_in_the_admin(admin_client, realdata, vroeg_home):
+    import shutil
+
+    from vroeg.banking.actions import import_bank_file
+
+    paths = []
+    for rel in ("mt940/jejik/abnamro.sta", "php-mt940/Rabo/sample"):
+        target = vroeg_home / rel.replace("/", "-")
+        shutil.copyfile(realdata / rel, target)
+        paths.append(target)
+    first, second = (import_bank_file(p) for p in paths)
+    assert first.status == second.status == "held"
+    changelist = url(BankFile, "changelist")
+    page = admin_client.get(url(BankFile, "change", first.file_id)).content.decode()
+    assert "Opening balance plus entries is not the closing balance" in page
+    response = admin_client.post(changelist, {"action": "accept_files",
+                                              "_selected_action": [first.file_id]})
+    assert response.status_code == 302
+    assert BankFile.objects.get(pk=first.file_id).status == BankFile.Status.IMPORTED
+    assert BankTransaction.objects.filter(file_id=first.file_id).exists()
+    form = admin_client.post(changelist, {"action": "reject_files",
+                                          "_selected_action": [second.file_id]})
+    assert form.status_code == 200 and "Afwijzen / reject" in form.content.decode()
+    admin_client.post(changelist, {"action": "reject_files", "apply": "yes",
+                                   "_selected_action": [second.file_id],
+                                   "reason": "afgekapt voorbeeld / trimmed sample"})
+    rejected = BankFile.objects.get(pk=second.file_id)
+    assert rejected.status == BankFile.Status.REJECTED and rejected.reviewed_by == "staff:admin"
+    assert not BankTransaction.objects.filter(file_id=second.file_id).exists()
+
+
+def test_queue_shows_the_best_candidate_and_not_rent_clears_it(admin_client, data):
+    txn, ten = data["unmatched"], data["tenancy"]
+    txn.candidates = [{"tenancy_id": ten.pk, "code": ten.code, "score": 55,
+                       "why": "naam in omschrijving / name in remittance"}]
+    txn.save(update_fields=["candidates"])
+    html = admin_client.get(url(UnmatchedPayment, "changelist")).content.decode()
+    assert ten.code in html and "name in remittance" in html
+    form = admin_client.post(url(UnmatchedPayment, "changelist"),
+                             {"action": "match_to_tenancy", "_selected_action": [txn.pk]})
+    assert "score 55" in form.content.decode() and "remember this payer" in form.content.decode()
+    admin_client.post(url(UnmatchedPayment, "changelist"),
+                      {"action": "not_rent", "_selected_action": [txn.pk]})
+    txn.refresh_from_db()
+    assert txn.status == TxnStatus.IGNORED and txn.matched_by == "staff:admin"
+    assert AuditEvent.objects.filter(action="bank.not_rent").count() == 1
