@@ -18,6 +18,7 @@ from vroeg.banking.admin_models import UnmatchedPayment
 from vroeg.banking.matching_actions import ManualMatchError, manual_match
 from vroeg.banking.models import BankFile, BankTransaction, TxnStatus
 from vroeg.collection.models import Case, CaseStep, Pause, Signal, Task
+from vroeg.directdebit.models import Collection, CollectionFile, CollectionReturn, Mandate
 from vroeg.ledger.models import EntryKind, LedgerEntry
 from vroeg.messaging.models import Message
 from vroeg.portfolio.models import Household, ImportBatch, KnownPayer, Tenancy
@@ -98,6 +99,20 @@ def data():
     DayRun.objects.create(run_on=date(2026, 3, 10), status=DayRun.Status.COMPLETED)
     AuditEvent.objects.create(actor="system:run", action="run", object_type="runs.dayrun",
                               object_id="1", summary="dagrun")
+    mandate = Mandate.objects.create(tenancy=ten, reference="MND-1", signed_on=date(2026, 1, 5),
+                                     debtor_name="J. Jansen", debtor_iban="NL20INGB0001234567",
+                                     used=True)
+    sepa_file = CollectionFile.objects.create(
+        file_name="pain.008-2026-02-27-001.02.xml", created_on=date(2026, 2, 27),
+        version="001.02", message_id="VROEG-DD-20260227", sha256="c" * 64,
+        collect_on=date(2026, 3, 2), count=1, total=Decimal("800.00"), frst_count=1)
+    collected = Collection.objects.create(
+        tenancy=ten, mandate=mandate, period=date(2026, 3, 1), due_on=date(2026, 3, 1),
+        amount=Decimal("800.00"), end_to_end_id="OVK0001-202603", sequence_type="FRST",
+        collect_on=date(2026, 3, 2), status="returned", return_reason="AM04", file=sepa_file)
+    CollectionReturn.objects.create(collection=collected, bank_transaction=unmatched,
+                                    reason="AM04", action="retry_after_payday",
+                                    handled_on=date(2026, 3, 4), note="AM04 onvoldoende saldo")
     return {"tenancy": ten, "quiet": quiet, "unmatched": unmatched, "matched": matched,
             "case": case, "task": task, "bank_file": bank_file}
 
@@ -114,7 +129,9 @@ def test_every_vroeg_model_is_in_the_admin():
     for label in ("portfolio.Household", "portfolio.Tenancy", "ledger.LedgerEntry",
                   "banking.BankFile", "banking.BankTransaction", "banking.UnmatchedPayment",
                   "collection.Case", "collection.Signal", "collection.Task", "collection.Pause",
-                  "messaging.Message", "audit.AuditEvent", "runs.DayRun"):
+                  "messaging.Message", "audit.AuditEvent", "runs.DayRun",
+                  "directdebit.Mandate", "directdebit.Collection",
+                  "directdebit.CollectionFile", "directdebit.CollectionReturn"):
         assert label in labels
 
 

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "vroeg.portfolio",
     "vroeg.ledger",
     "vroeg.banking",
+    "vroeg.directdebit",
     "vroeg.collection",
     "vroeg.messaging",
     "vroeg.runs",
@@ -157,6 +158,18 @@ VROEG_CORPORATION = {
 }
 # Local debt-help contacts per place (YAML); default vroeg/data/schuldhulp.yaml.
 VROEG_DEBT_HELP_FILE = os.environ.get("VROEG_DEBT_HELP_FILE", "")
+# SEPA direct debit (pain.008): the creditor (incassant). creditor_id is the SEPA
+# creditor identifier (incassant-ID, in NL: NLkkZZZ + KvK number + 4 digits).
+VROEG_CREDITOR = {
+    "name": os.environ.get("VROEG_CREDITOR_NAME", VROEG_CORPORATION["name"]),
+    "iban": os.environ.get("VROEG_CREDITOR_IBAN", VROEG_CORPORATION["iban"]),
+    "bic": os.environ.get("VROEG_CREDITOR_BIC", ""),  # empty: looked up from the IBAN
+    "creditor_id": os.environ.get("VROEG_CREDITOR_ID", "NL69ZZZ123456780000"),
+}
+# TARGET2 days between making the file and the collection date (EPC Core: 1).
+VROEG_SEPA_LEAD_DAYS = int(os.environ.get("VROEG_SEPA_LEAD_DAYS", "1"))
+# The day of the month income arrives when a household's payday is unknown.
+VROEG_DEFAULT_PAYDAY = int(os.environ.get("VROEG_DEFAULT_PAYDAY", "25"))
 # Own bank accounts: when set, statements of other accounts are refused.
 VROEG_BANK_ACCOUNTS = [
     a.strip().replace(" ", "").upper()

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from vroeg.domain.tenancy_columns import ALL, REQUIRED
 from vroeg.domain.tenancy_csv import (
+    HOUSEHOLD_FIELDS,
     RowError,
     decode_csv,
     household_hash,
@@ -451,3 +452,25 @@ def test_the_example_in_the_docs_parses():
     assert result.errors == () and len(result.records) == 3
     assert result.records[0].household_code == result.records[1].household_code
     assert result.records[2].payment_reference == "5000056789012345"
+
+
+def test_payday_column():
+    result = parse([row(betaaldag="25"), row(overeenkomst_code="OV-1002", relatie_code="R-502",
+                                              betaaldag="")])
+    assert result.ok
+    assert [r.payday for r in result.records] == [25, None]
+    assert "payday" in HOUSEHOLD_FIELDS
+    for bad in ("0", "32", "25e", "x"):
+        (error,) = parse([row(betaaldag=bad)]).errors
+        assert error.column == "betaaldag" and "payday must be 1-31" in error.message
+    # a household column: rows of one household must agree
+    errors = parse([row(betaaldag="20"), row(overeenkomst_code="OV-1002",
+                                             betaaldag="25")]).errors
+    assert [e.column for e in errors] == ["betaaldag"]
+
+
+def test_payday_leaves_old_row_hashes_unchanged():
+    (with_column,) = parse([row(betaaldag="")]).records
+    (without,) = parse([row()]).records
+    assert row_hash(with_column) == row_hash(without)
+    assert household_hash(with_column) == household_hash(without)

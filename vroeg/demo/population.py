@@ -209,6 +209,7 @@ class DemoTenancy:
             "beperkingen": self.restrictions,
             "beginsaldo": _fmt_cents(self.opening_cents),
             "beginsaldo_datum": self.opening_on.isoformat(),
+            "betaaldag": "",
         }
         assert tuple(row) == TENANCY_COLUMNS
         return row

@@ -117,3 +117,42 @@ def next_send_slot(decided_on: date, now: datetime | None = None) -> datetime:
 def in_send_window(instant: datetime) -> bool:
     local = instant.astimezone(AMSTERDAM)
     return may_contact_on(local.date()) and SEND_FROM <= local.time() < SEND_UNTIL
+
+
+# --- TARGET2 (SEPA settlement days) ----------------------------------------------------
+# SEPA direct debits settle on TARGET2 days: every weekday except New Year's Day, Good
+# Friday, Easter Monday, Labour Day (1 May), Christmas Day and 26 December. These are
+# not the Dutch public holidays above: King's Day is a TARGET2 day, Good Friday is not.
+
+@lru_cache(maxsize=256)
+def target2_closing_days(year: int) -> frozenset[date]:
+    easter = easter_sunday(year)
+    return frozenset({
+        date(year, 1, 1),
+        easter - timedelta(days=2),  # Good Friday
+        easter + timedelta(days=1),  # Easter Monday
+        date(year, 5, 1),
+        date(year, 12, 25),
+        date(year, 12, 26),
+    })
+
+
+def is_target2_day(d: date) -> bool:
+    return d.weekday() < 5 and d not in target2_closing_days(d.year)
+
+
+def target2_on_or_after(d: date) -> date:
+    while not is_target2_day(d):
+        d += timedelta(days=1)
+    return d
+
+
+def add_target2_days(d: date, n: int) -> date:
+    """The n-th TARGET2 day after d (n=0: d itself when it is one, else the next)."""
+    if n <= 0:
+        return target2_on_or_after(d)
+    while n > 0:
+        d += timedelta(days=1)
+        if is_target2_day(d):
+            n -= 1
+    return d

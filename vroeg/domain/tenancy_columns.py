@@ -41,5 +41,6 @@ OPTIONAL = (
                               # geen_automatische_oproepen
     "beginsaldo",             # opening balance (owed > 0, credit < 0), 0.00
     "beginsaldo_datum",       # date of the opening balance; charges start after it
+    "betaaldag",              # day of month 1-31 the household's income arrives
 )
 ALL = REQUIRED + OPTIONAL

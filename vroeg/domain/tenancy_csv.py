@@ -91,6 +91,7 @@ class TenancyRecord:
     restrictions: tuple[str, ...] = ()  # sorted code names from RESTRICTIONS
     opening_balance: Decimal = Decimal("0.00")
     opening_balance_on: date | None = None
+    payday: int | None = None      # household: day of month the income arrives
     line: int = field(default=0, compare=False)  # where it came from; not part of the data
 
     @property
@@ -104,6 +105,7 @@ class TenancyRecord:
 HOUSEHOLD_FIELDS = (
     "household_name", "email", "mobile", "postal_street", "postal_house_number",
     "postal_postcode", "postal_city", "language", "preferred_channel", "restrictions",
+    "payday",
 )
 #: Record fields that belong to the tenancy itself.
 TENANCY_FIELDS = tuple(
@@ -124,7 +126,7 @@ COLUMN_OF = {
     "postal_house_number": "post_huisnummer", "postal_postcode": "post_postcode",
     "postal_city": "post_plaats", "language": "taal", "preferred_channel": "voorkeurskanaal",
     "restrictions": "beperkingen", "opening_balance": "beginsaldo",
-    "opening_balance_on": "beginsaldo_datum",
+    "opening_balance_on": "beginsaldo_datum", "payday": "betaaldag",
 }
 assert set(COLUMN_OF.values()) == set(ALL)
 
@@ -327,6 +329,12 @@ def parse_due_day(cell: str) -> int:
     return int(cell)
 
 
+def parse_payday(cell: str) -> int:
+    if not cell.isascii() or not cell.isdigit() or not 1 <= int(cell) <= 31:
+        raise _CellError(f"betaaldag moet 1-31 zijn / payday must be 1-31: {cell!r}")
+    return int(cell)
+
+
 def _choice(options: dict[str, str], what: str) -> Callable[[str], str]:
     def parse(cell: str) -> str:
         value = options.get(cell.lower())
@@ -467,6 +475,7 @@ _CELLS: dict[str, tuple[str, Callable[[str], object]]] = {
     "beperkingen": ("restrictions", parse_restrictions),
     "beginsaldo": ("opening_balance", parse_money),
     "beginsaldo_datum": ("opening_balance_on", parse_date),
+    "betaaldag": ("payday", parse_payday),
 }
 assert set(_CELLS) == set(ALL)
 

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from django.db import connection, transaction
 from django.db.models import Q
 
-from vroeg.audit.actions import audit_many
+from vroeg.audit.actions import audit, audit_many
 from vroeg.audit.models import AuditEvent
 from vroeg.db import insert_rows, update_rows
 from vroeg.domain.reference import tenancy_betalingskenmerk
@@ -41,7 +41,7 @@ from vroeg.domain.tenancy_csv import (
     parse_tenancy_csv,
     row_hash,
 )
-from vroeg.portfolio.models import Household, ImportBatch, KnownPayer, Tenancy
+from vroeg.portfolio.models import Household, ImportBatch, KnownPayer, PaymentMethod, Tenancy
 
 log = logging.getLogger("vroeg.portfolio")
 
@@ -97,6 +97,7 @@ def _household_values(rec: TenancyRecord) -> dict[str, Any]:
         "postal_street": rec.postal_street, "postal_house_number": rec.postal_house_number,
         "postal_postcode": rec.postal_postcode, "postal_city": rec.postal_city,
         "language": rec.language, "preferred_channel": rec.preferred_channel,
+        "payday": rec.payday,
     }
     for name in _RESTRICTION_FIELDS:
         values[name] = name in rec.restrictions
@@ -329,4 +330,20 @@ def import_tenancies(path: Path, *, actor: str = "system:import") -> TenancyImpo
     return result
 
 
-__all__ = ["TenancyImportError", "TenancyImportResult", "import_tenancies", "is_tenancy_csv"]
+def switch_to_transfer(tenancy_id: int, *, actor: str, reason: str) -> bool:
+    """Set a tenancy's payment method to transfer (direct debit stopped), audited.
+
+    Call inside the caller's transaction. False when it already was transfer. The ERP
+    may later say "incasso" again; the ended mandate stays ended regardless (see
+    vroeg/directdebit/actions.py), so collection only restarts with a new mandate."""
+    changed = Tenancy.objects.filter(pk=tenancy_id).exclude(
+        payment_method=PaymentMethod.TRANSFER).update(payment_method=PaymentMethod.TRANSFER)
+    if changed:
+        audit(actor, "tenancy.payment_method", object_type="portfolio.tenancy",
+              object_id=str(tenancy_id), summary=f"overboeking / transfer: {reason}"[:300],
+              fields=["payment_method"], payment_method=PaymentMethod.TRANSFER.value)
+    return bool(changed)
+
+
+__all__ = ["TenancyImportError", "TenancyImportResult", "import_tenancies", "is_tenancy_csv",
+           "switch_to_transfer"]

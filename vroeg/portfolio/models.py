@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 
@@ -33,6 +34,12 @@ class Household(models.Model):
     needs_interpreter = models.BooleanField("tolk nodig / needs interpreter", default=False)
     no_automated_calls = models.BooleanField("geen automatische oproepen / no automated calls",
                                              default=False)
+    # Day of the month the household's income arrives (1-31; 29-31: the month's last
+    # day). Unknown: settings.VROEG_DEFAULT_PAYDAY. A failed direct debit is retried
+    # after it (RULES-NL rule 18/19).
+    payday = models.PositiveSmallIntegerField(
+        "betaaldag (inkomen) / payday", null=True, blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(31)])
     # SHA-256 of the household's columns in the last imported tenancy file: the import
     # updates the household only when the ERP's data for it changed.
     row_hash = models.CharField("rij-hash / row hash", max_length=64, blank=True, editable=False)

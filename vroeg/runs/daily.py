@@ -20,6 +20,7 @@ from vroeg.banking.matching import match_and_post
 from vroeg.collection.evaluate import evaluate
 from vroeg.collection.flows import active_flow
 from vroeg.collection.models import Case
+from vroeg.directdebit.actions import handle_returns
 from vroeg.domain.flow import Flow
 from vroeg.home import reports
 from vroeg.ledger.actions import post_charges, post_opening_balances
@@ -123,6 +124,7 @@ def run_day(day: date, progress: Progress | None = None,
     done("ledger")
     stage("match")
     matched = match_and_post(day)
+    dd_returns = handle_returns(day, now=now)  # our direct debits: settled, returned
     done("match")
     stage("decide")
     # Tenancies with ledger activity on `day` are added by evaluate() itself; a payment
@@ -135,7 +137,8 @@ def run_day(day: date, progress: Progress | None = None,
     done("dispatch")
     stage("report")
     report = build_report(day=day, rerun=rerun, files=files, opening=opening, charges=charges,
-                          matched=matched, decided=decided, sent=sent, flow=flow)
+                          matched=matched, decided=decided, sent=sent, flow=flow,
+                          dd_returns=dd_returns)
     done("report")
     report["timing_seconds"] = timing
     stored = report
@@ -156,6 +159,8 @@ def run_day(day: date, progress: Progress | None = None,
 def still_needed_factory(day: date, flow: Flow) -> Callable[[Message], str | None]:
     """Re-checked just before sending: a payment may have made the message pointless."""
     def still_needed(message: Message) -> str | None:
+        if message.case_id is None:
+            return None  # a service message (direct debit stopped), not about arrears
         if message.case_id and Case.objects.filter(pk=message.case_id,
                                                    status=Case.Status.CLOSED).exists():
             return "dossier gesloten / case closed"

@@ -59,7 +59,7 @@ def arrears_position(day: date) -> dict[str, Any]:
 
 def build_report(*, day: date, rerun: bool, files: list[FileOutcome], opening: PostingResult,
                  charges: PostingResult, matched: MatchRun, decided: EvaluationResult,
-                 sent: Any, flow: Flow) -> dict[str, Any]:
+                 sent: Any, flow: Flow, dd_returns: Any = None) -> dict[str, Any]:
     sent_by_channel = dict(getattr(sent, "sent", {}) or {})
     unmatched = BankTransaction.objects.filter(status=TxnStatus.UNMATCHED).aggregate(
         n=Count("id"), s=Sum("amount"))
@@ -107,6 +107,7 @@ def build_report(*, day: date, rerun: bool, files: list[FileOutcome], opening: P
                    "unmatched_amount": _money(unmatched["s"] or ZERO),
                    "open_tasks": Task.objects.filter(status=Task.Status.OPEN).count()},
         "arrears": arrears_position(day),
+        "direct_debit": dd_returns.as_json() if dd_returns is not None else {},
     }
     new_things = (new_entries + sum(1 for f in files
                                     if f.status not in ("duplicate_file", "unchanged"))
@@ -114,7 +115,8 @@ def build_report(*, day: date, rerun: bool, files: list[FileOutcome], opening: P
                   + matched.unmatched
                   + decided.cases_opened + decided.cases_closed + sum(decided.messages.values())
                   + sum(decided.tasks.values()) + sum(sent_by_channel.values())
-                  + sum(decided.signals.values()))
+                  + sum(decided.signals.values())
+                  + (dd_returns.handled + dd_returns.settled if dd_returns is not None else 0))
     report["nothing_new"] = new_things == 0
     return report
 
@@ -156,6 +158,7 @@ def format_report(r: dict[str, Any]) -> str:
         + "; verstuurd/sent " + _counts(m["sent"])
         + f"; {m['cancelled']} geannuleerd/cancelled, {m['pending']} wachtend/pending",
         "Taken / staff tasks:       nieuw/new " + _counts(t["created"]) + f"; open {t['open']}",
+        _direct_debit_line(r.get("direct_debit") or {}),
         f"Achterstand / arrears:     EUR {a['total']} = {a['percent_of_rent_roll']}% van de "
         f"jaarhuur / of the annual rent roll (EUR {a['annual_rent_roll']})",
         f"  {a['tenancies_in_arrears']} huurovereenkomsten/tenancies, "
@@ -176,6 +179,15 @@ def format_report(r: dict[str, Any]) -> str:
         for w in f.get("warnings", [])[:5]:
             lines.append(f"  let op / note: {f['name']}: {w[:200]}")
     return "\n".join(lines)
+
+
+def _direct_debit_line(d: dict[str, Any]) -> str:
+    reasons = f" ({_counts(d['by_reason'])})" if d.get("by_reason") else ""
+    return (f"Incasso-retouren / direct-debit returns: {d.get('handled', 0)} verwerkt/handled"
+            f"{reasons}; {d.get('retries_planned', 0)} nieuwe "
+            f"poging/retry planned, {d.get('stopped', 0)} incasso gestopt/stopped, "
+            f"{d.get('refunded', 0)} terugboeking/refund; {d.get('settled', 0)} incasso's "
+            "ontvangen/collections settled")
 
 
 def _counts(c: dict[str, int]) -> str:
