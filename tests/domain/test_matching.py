@@ -187,10 +187,14 @@ def test_name_and_address_from_a_new_iban():
 
 
 def test_name_alone_is_not_enough_and_shows_candidates():
-    r = rm("700.00", iban="NL02RABO0123456789", name="J. de Vries")
+    r = rm("700.00", iban="NL02RABO0123456789", name="de Vries")
     assert r.tenancy_id is None and r.rule == "none"
     assert {c.tenancy_id for c in r.candidates} >= {1, 4}
     assert all(c.why for c in r.candidates)
+    # With initials, the namesake P. de Vries is no candidate for J. de Vries.
+    r = rm("700.00", iban="NL02RABO0123456789", name="J. de Vries")
+    assert r.tenancy_id is None and 4 not in {c.tenancy_id for c in r.candidates}
+    assert 1 in {c.tenancy_id for c in r.candidates}
 
 
 def test_tenancy_code_in_the_text_with_the_right_amount():
@@ -210,3 +214,98 @@ def test_two_references_of_one_household_are_split():
 
 def test_accents_and_particles_in_names():
     assert name_tokens("Çelik-Öztürk, mevr. E. van der Berg") == {"celik", "ozturk", "berg"}
+
+
+def test_third_party_linked_to_one_tenancy_paying_for_another_named_in_the_text():
+    index = rich_index()
+    solo = MatchIndex(**{**index.__dict__, "by_iban": {MUNI: (3,)}})
+    # The municipality is linked to OTHER (Bakker) but names P. de Vries and her address.
+    t = TxnFacts(D("610.00"), "", "huur P. de Vries 3584 CS 99", MUNI,
+                 counterparty_name="Gemeente Utrecht")
+    r = match(t, solo, find_betalingskenmerken)
+    assert r.tenancy_id == 4 and r.rule == "score"
+    # Nothing in the text: the link decides, as before.
+    t = TxnFacts(D("650.00"), "", "bijzondere bijstand", MUNI, counterparty_name="Gemeente")
+    r = match(t, solo, find_betalingskenmerken)
+    assert (r.tenancy_id, r.rule) == (3, "known_iban")
+    # The text names the linked tenant: the link decides.
+    t = TxnFacts(D("650.00"), "", "huur A. Bakker Oudegracht 200", MUNI,
+                 counterparty_name="Gemeente")
+    r = match(t, solo, find_betalingskenmerken)
+    assert r.tenancy_id == 3
+
+
+def test_address_typed_without_a_name_finds_the_tenancy_by_the_address_index():
+    from vroeg.domain.matching import address_key
+
+    index = rich_index()
+    with_addresses = MatchIndex(**{**index.__dict__, "by_address": {
+        address_key(t.street, t.house_number): (t.id,) for t in index.tenancies.values()}})
+    t = TxnFacts(D("650.00"), "", "huur oudegracht 200 november", "NL02RABO0123456789",
+                 counterparty_name="Stichting Beheer")
+    r = match(t, with_addresses, find_betalingskenmerken)
+    assert r.tenancy_id is None and r.candidates[0].tenancy_id == 3  # 30 + 20: below the bar
+    assert "adres" in r.candidates[0].why
+    # Without the address index the tenancy is not even a candidate.
+    assert not match(t, index, find_betalingskenmerken).candidates
+
+
+def test_third_party_payment_for_a_namesake_with_the_namesakes_rent_goes_to_a_person():
+    index = rich_index()
+    # The municipality is linked to HOME (J. de Vries, 700.00); it pays 610.00, the rent
+    # of NAMESAKE (P. de Vries), naming only "de Vries".
+    linked = MatchIndex(**{**index.__dict__, "by_iban": {MUNI: (1,)}})
+    t = TxnFacts(D("610.00"), "", "clientnr 123 de Vries huur", MUNI,
+                 counterparty_name="Gemeente Utrecht")
+    r = match(t, linked, find_betalingskenmerken)
+    assert r.tenancy_id is None and {c.tenancy_id for c in r.candidates} >= {1, 4}
+    # With the linked tenant's own rent it is theirs.
+    t = TxnFacts(D("700.00"), "", "clientnr 123 de Vries huur", MUNI,
+                 counterparty_name="Gemeente Utrecht")
+    assert match(t, linked, find_betalingskenmerken).tenancy_id == 1
+
+
+def test_initials_tell_namesakes_apart():
+    from vroeg.domain.matching import initials
+
+    assert initials("M. en J. van den Berg") == {"m", "j"}
+    assert initials("v.d. Berg") == set() and initials("Jan 't Hart") == set()
+    r = rm("610.00", iban="NL02RABO0123456789", name="DE VRIES P", text="3584 CS 99")
+    assert r.tenancy_id == 4
+    r = rm("610.00", iban="NL02RABO0123456789", name="DE VRIES J", text="huur")
+    namesake = next(c for c in r.candidates if c.tenancy_id == 4)
+    assert r.tenancy_id is None and namesake.score == 20 and "other initials" in namesake.why
+
+
+def test_weak_reference_contradicted_by_name_address_and_amount_goes_to_a_person():
+    from vroeg.domain.reference import weak_check
+
+    weak = next(r for n in range(10000, 10100) if (r := make_betalingskenmerk(n))[0] == "1")
+    assert weak.startswith("1") and weak_check(weak) and not weak_check(REF_A)
+    index = rich_index()
+    with_weak = MatchIndex(**{**index.__dict__, "by_reference": {**index.by_reference,
+                                                                 weak: 3}})
+    # The reference points to OTHER (Bakker); name, address and amount say NAMESAKE.
+    t = TxnFacts(D("610.00"), "", f"kenmerk {weak} 3584 CS 99", "NL02RABO0123456789",
+                 counterparty_name="P. de Vries")
+    r = match(t, with_weak, find_betalingskenmerken)
+    assert r.tenancy_id is None and [c.tenancy_id for c in r.candidates][:2] == [4, 3]
+    # Nothing contradicts it: the reference decides.
+    t = TxnFacts(D("650.00"), weak, "", "NL02RABO0123456789", counterparty_name="A. Bakker")
+    assert match(t, with_weak, find_betalingskenmerken).tenancy_id == 3
+
+
+def test_a_reference_designates_its_tenancy_before_older_household_debt():
+    # HOME is owed 700 since November, PARKING 90 since October (older). 45.00 with the
+    # home's reference pays the home (art. 6:43 BW); from its known IBAN, without a
+    # reference, it pays the oldest debt: the parking place.
+    r = rm("45.00", ref=REF_A)
+    assert r.tenancy_id == 1 and r.allocations == ()
+    index = rich_index()
+    partly = MatchIndex(**{**index.__dict__, "tenancies": {
+        **index.tenancies, 1: TenancyFacts(**{**HOME.__dict__, "open_amount": D("30.00")})}})
+    r = match(TxnFacts(D("100.00"), REF_A, "", ""), partly, find_betalingskenmerken)
+    assert r.allocations == (Allocation(1, D("30.00")), Allocation(2, D("70.00")))
+    r = match(TxnFacts(D("100.00"), "", "", "NL91ABNA0417164300"), partly,
+              find_betalingskenmerken)
+    assert set(r.allocations) == {Allocation(1, D("10.00")), Allocation(2, D("90.00"))}

@@ -24,6 +24,7 @@ from vroeg.domain.matching import (
     MatchIndex,
     TenancyFacts,
     TxnFacts,
+    address_key,
     ledger_kind,
     match,
     name_tokens,
@@ -85,6 +86,7 @@ def build_index(through: date | None = None) -> MatchIndex:
     households: dict[int, list[int]] = defaultdict(list)
     tokens: dict[str, list[int]] = defaultdict(list)
     postcodes: dict[str, list[int]] = defaultdict(list)
+    addresses: dict[str, list[int]] = defaultdict(list)
     unit_count: Counter[str] = Counter()
     rows = list(Tenancy.objects.values_list(
         "pk", "payment_reference", "net_rent", "service_costs", "household_id", "code",
@@ -107,6 +109,8 @@ def build_index(through: date | None = None) -> MatchIndex:
             tokens[token].append(pk)
         if pc:
             postcodes[pc].append(pk)
+        if key := address_key(street, number):
+            addresses[key].append(pk)
     # Oldest debt first only matters where a household holds several tenancies.
     shared = [t for ids in households.values() if len(ids) > 1 for t in ids if t in owing]
     if shared and through is not None:
@@ -120,13 +124,19 @@ def build_index(through: date | None = None) -> MatchIndex:
         ibans[key].append(tid)
         if is_third:
             third.add(key)
+    by_amount: dict[Decimal, set[int]] = defaultdict(set)
+    for t in tenancies.values():
+        by_amount[t.monthly_rent].add(t.id)
+        if t.open_amount > 0:
+            by_amount[t.open_amount].add(t.id)
     return MatchIndex(
         by_reference=refs, by_iban={k: tuple(v) for k, v in ibans.items()},
         monthly_rent=rent, tenancies=tenancies, by_end_to_end=_end_to_end_ids(),
         third_party_ibans=frozenset(third),
-        by_name_token={k: tuple(v) for k, v in tokens.items()},
+        by_name_token={k: frozenset(v) for k, v in tokens.items()},
         by_postcode={k: tuple(v) for k, v in postcodes.items()}, by_code=codes,
-        by_household={k: tuple(v) for k, v in households.items()})
+        by_household={k: tuple(v) for k, v in households.items()},
+        by_address={k: tuple(v) for k, v in addresses.items()}, by_amount=by_amount)
 
 
 def facts(txn: BankTransaction) -> TxnFacts:
@@ -170,12 +180,17 @@ def _candidates_json(found: tuple[Candidate, ...], index: MatchIndex) -> list[di
 
 def _paid(index: MatchIndex, parts: list[LedgerEntry]) -> None:
     """Later payments in the same batch see what earlier ones already paid."""
-    tenancies = index.tenancies
-    assert isinstance(tenancies, dict)
+    tenancies, by_amount = index.tenancies, index.by_amount
+    assert isinstance(tenancies, dict) and isinstance(by_amount, dict)
     for e in parts:
         t = tenancies.get(e.tenancy_id)
         if t is not None:
-            tenancies[e.tenancy_id] = replace(t, open_amount=max(ZERO, t.open_amount + e.amount))
+            new = replace(t, open_amount=max(ZERO, t.open_amount + e.amount))
+            tenancies[e.tenancy_id] = new
+            if t.open_amount != t.monthly_rent:
+                by_amount.get(t.open_amount, set()).discard(t.id)
+            if new.open_amount > 0:
+                by_amount.setdefault(new.open_amount, set()).add(t.id)
 
 
 def match_and_post(through: date, actor: str = "system:run") -> MatchRun:

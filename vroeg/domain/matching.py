@@ -21,14 +21,25 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
+
+from vroeg.domain.reference import weak_check
 
 ZERO = Decimal("0.00")
 SCORE_BAR = 70  # at or above: matched automatically ...
 SCORE_MARGIN = 25  # ... when the runner-up is at least this far behind
 MAX_CANDIDATES = 3
+# A name shared by more tenancies than this (de Vries, Jansen) only brings in the ones
+# whose rent or open amount equals the payment: a name alone never reaches the bar,
+# so the others could not be matched, and would only crowd the candidate list.
+NAME_POOL_LIMIT = 60
+# A linked third party's payment whose free text fits another household better than
+# the linked one (or as well), by at least a name in the text (35), goes to
+# a person: a municipality pays for many, and namesakes share rents in a complex.
+RIVAL_SCORE = 35
 # An amount "fits" a known payer's tenancy up to what is open plus two months' rent:
 # more than that from a known IBAN is unusual enough for a person to look at.
 FIT_MONTHS = 2
@@ -70,10 +81,15 @@ class MatchIndex:
     by_end_to_end: Mapping[str, int] = field(default_factory=dict)  # our direct debits
     third_party_ibans: frozenset[str] = frozenset()  # IBANs a staff member linked
     # For scoring: surname token, postcode and tenancy/unit code -> tenancy ids.
-    by_name_token: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    by_name_token: Mapping[str, Collection[int]] = field(default_factory=dict)
     by_postcode: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     by_code: Mapping[str, int] = field(default_factory=dict)
     by_household: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
+    # address_key(street, house number) -> tenancy ids: an address typed without a name.
+    by_address: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    # An amount -> tenancies whose monthly rent or open amount it is (kept up to date by
+    # the shell as payments land): narrows a common surname to the plausible few.
+    by_amount: Mapping[Decimal, set[int]] = field(default_factory=dict)
 
     def rent(self, tenancy_id: int) -> Decimal:
         t = self.tenancies.get(tenancy_id)
@@ -125,12 +141,15 @@ def fits(amount: Decimal, t: TenancyFacts | None, rent: Decimal) -> bool:
     return amount <= open_amount + rent * FIT_MONTHS
 
 
-def allocate(amount: Decimal, first: int, index: MatchIndex) -> tuple[Allocation, ...]:
+def allocate(amount: Decimal, first: int, index: MatchIndex,
+             designated: bool = False) -> tuple[Allocation, ...]:
     """Spread a credit over the household's tenancies: oldest open debt first.
 
     `first` is the tenancy the payment was matched to: it gets its own open amount
-    first when its debt is as old as the others', and it keeps whatever is left
-    (as credit). Debits and single-tenancy households are not split.
+    first when its debt is as old as the others' (always, when the payer `designated`
+    it by its reference: art. 6:43 BW lets the payer say which debt a payment is for),
+    and it keeps whatever is left (as credit). Debits and single-tenancy households
+    are not split.
     """
     t = index.tenancies.get(first)
     if amount <= 0 or t is None:
@@ -143,7 +162,10 @@ def allocate(amount: Decimal, first: int, index: MatchIndex) -> tuple[Allocation
     own_need = t.open_amount if t.open_amount > 0 else t.monthly_rent
     if amount <= own_need:
         return ()  # nothing left over for the others
-    order = sorted([t, *owing], key=lambda x: (x.oldest_due or "9999", x.id != first, x.id))
+    def oldest(x: TenancyFacts) -> tuple[str, bool, int]:
+        return (x.oldest_due or "9999", x.id != first, x.id)
+
+    order = [t, *sorted(owing, key=oldest)] if designated else sorted([t, *owing], key=oldest)
     left = amount
     parts: dict[int, Decimal] = {}
     for x in order:
@@ -160,12 +182,21 @@ def allocate(amount: Decimal, first: int, index: MatchIndex) -> tuple[Allocation
                  sorted(parts.items(), key=lambda kv: (kv[0] != first, kv[0])))
 
 
+# Rules where the payer named the tenancy: its own debt is paid first (art. 6:43 BW).
+_DESIGNATING = frozenset({"reference", "reference_in_text", "end_to_end"})
+
+
 def _decided(tenancy_id: int, rule: str, reason: str, txn: TxnFacts, index: MatchIndex,
-             score: int = 100) -> MatchResult:
-    parts = allocate(txn.amount, tenancy_id, index)
-    if parts:
-        reason += (f"; verdeeld over {len(parts)} huurovereenkomsten van het huishouden / "
-                   f"split over {len(parts)} tenancies of the household")
+             score: int = 100, designated: bool | None = None) -> MatchResult:
+    parts = allocate(txn.amount, tenancy_id, index,
+                     rule in _DESIGNATING if designated is None else designated)
+    if len(parts) > 1:
+        reason += (f"; verdeeld over {len(parts)} huurovereenkomsten van het huishouden, "
+                   f"oudste schuld eerst / split over {len(parts)} tenancies of the "
+                   "household, oldest debt first")
+    elif parts:
+        reason += ("; geboekt op de oudste schuld van het huishouden / booked to the "
+                   "household's oldest debt")
     return MatchResult(tenancy_id, rule, reason, parts, score=score)
 
 
@@ -195,6 +226,44 @@ def name_tokens(name: str) -> set[str]:
             if len(w) >= 3 and w not in _PARTICLES and w not in _NOISE}
 
 
+@lru_cache(maxsize=1 << 16)
+def _family(name: str) -> frozenset[str]:
+    return frozenset(name_tokens(name))
+
+
+_INITIAL = re.compile(r"(?<![a-z'])([a-z])(?![a-z'])")
+
+
+@lru_cache(maxsize=1 << 16)
+def initials(name: str) -> frozenset[str]:
+    """Single letters of a name or text ('M. en J. van den Berg' -> {m, j}); the
+    one-letter particles (v., d., 't) do not count."""
+    return frozenset(ch for ch in _INITIAL.findall(fold(name)) if ch not in _PARTICLES)
+
+
+def _same_person(household: str, text: str) -> bool:
+    """A surname in the text names the household unless both carry initials and no
+    initial is shared: 'S. en E. van den Berg' is not 'M. en J. van den Berg'."""
+    own, seen = initials(household), initials(text)
+    return not own or not seen or bool(own & seen)
+
+
+_NUMBER = re.compile(r"\b\d+\b")
+_WORD_THEN_NUMBER = re.compile(r"([a-z]+)[\s,.]+(\d+)\b")
+
+
+def address_key(street: str, house_number: str) -> str:
+    """The last word of the street and the house number's digits: 'nieuwstraat 12'."""
+    words = _WORD.findall(fold(street))
+    number = _digits(house_number)
+    return f"{words[-1]} {number}" if words and number else ""
+
+
+@lru_cache(maxsize=1 << 14)
+def _street_pattern(street: str, number: str) -> re.Pattern[str]:
+    return re.compile(rf"\b{re.escape(fold(street))}\s+{number}\b")
+
+
 def postcodes_in(text: str) -> set[str]:
     return {f"{a}{b}".upper() for a, b in _POSTCODE.findall(fold(text))}
 
@@ -209,30 +278,36 @@ def _code_hits(text: str, index: MatchIndex) -> set[int]:
 
 
 def _score(txn: TxnFacts, t: TenancyFacts, payer_tokens: set[str], text_tokens: set[str],
-           postcodes: set[str], codes: set[int], known: bool) -> tuple[int, list[str]]:
+           postcodes: set[str], codes: set[int], known: bool,
+           numbers: set[str], folded: str) -> tuple[int, list[str]]:
     score, why = 0, []
-    family = name_tokens(t.name)
+    family = _family(t.name)
     if family and family & payer_tokens:
-        score += 40
-        why.append("naam betaler / payer name")
+        if _same_person(t.name, txn.counterparty_name):
+            score += 40
+            why.append("naam betaler / payer name")
+        else:
+            why.append("andere voorletters / other initials")
     elif family and family & text_tokens:
-        score += 35
-        why.append("naam in omschrijving / name in remittance")
+        if _same_person(t.name, txn.remittance):
+            score += 35
+            why.append("naam in omschrijving / name in remittance")
+        else:
+            why.append("andere voorletters / other initials")
     if t.id in codes:
         score += 50
         why.append("code in omschrijving / code in remittance")
-    folded = fold(txn.remittance)
     pc = t.postcode.replace(" ", "").upper()
     if pc and pc in postcodes:
         number = _digits(t.house_number)
-        if number and re.search(rf"\b{number}\b", folded):
+        if number and number in numbers:
             score += 30
             why.append("postcode en huisnummer / postcode and number")
         else:
             score += 15
             why.append("postcode")
-    elif t.street and _digits(t.house_number) and re.search(
-            rf"\b{re.escape(fold(t.street))}\s+{_digits(t.house_number)}\b", folded):
+    elif t.street and _digits(t.house_number) and _digits(t.house_number) in numbers and \
+            _street_pattern(t.street, _digits(t.house_number)).search(folded):
         score += 30
         why.append("adres in omschrijving / address in remittance")
     if known:
@@ -245,19 +320,38 @@ def _score(txn: TxnFacts, t: TenancyFacts, payer_tokens: set[str], text_tokens: 
     return score, why
 
 
+def _plausible(named: Collection[int], amount: Decimal, index: MatchIndex) -> list[int]:
+    """The tenancies among `named` whose rent or open amount equals the amount."""
+    if index.by_amount:
+        fitting = index.by_amount.get(amount, set())
+        pool = named if isinstance(named, frozenset | set) else frozenset(named)
+        small, large = (fitting, pool) if len(fitting) < len(pool) else (pool, fitting)
+        return [i for i in small if i in large]
+    return [i for i in named if i in index.tenancies and amount in (
+        index.tenancies[i].monthly_rent, index.tenancies[i].open_amount)]
+
+
 def _ranked(txn: TxnFacts, index: MatchIndex, pool: Iterable[int] | None,
             known: Iterable[int] = ()) -> list[Candidate]:
     payer_tokens = name_tokens(txn.counterparty_name)
     text_tokens = name_tokens(txn.remittance)
     postcodes = postcodes_in(txn.remittance)
     codes = _code_hits(txn.remittance, index)
+    folded = fold(txn.remittance)
+    numbers = set(_NUMBER.findall(folded))
     known_set = set(known)
     if pool is None:
         ids: set[int] = set(codes)
-        for token in payer_tokens | text_tokens:
-            ids.update(index.by_name_token.get(token, ()))
         for pc in postcodes:
             ids.update(index.by_postcode.get(pc, ()))
+        for word, number in _WORD_THEN_NUMBER.findall(folded):
+            ids.update(index.by_address.get(f"{word} {number}", ()))
+        amount = abs(txn.amount)
+        for token in payer_tokens | text_tokens:
+            named: Collection[int] = index.by_name_token.get(token, ())
+            if len(named) > NAME_POOL_LIMIT:
+                named = _plausible(named, amount, index)
+            ids.update(named)
     else:
         ids = set(pool)
     out = []
@@ -265,7 +359,8 @@ def _ranked(txn: TxnFacts, index: MatchIndex, pool: Iterable[int] | None,
         t = index.tenancies.get(tid)
         if t is None:
             continue
-        score, why = _score(txn, t, payer_tokens, text_tokens, postcodes, codes, tid in known_set)
+        score, why = _score(txn, t, payer_tokens, text_tokens, postcodes, codes, tid in known_set,
+                            numbers, folded)
         if score > 0:
             out.append(Candidate(tid, score, ", ".join(why)))
     out.sort(key=lambda c: (-c.score, c.tenancy_id))
@@ -292,13 +387,50 @@ def _by_score(txn: TxnFacts, index: MatchIndex, ranked: list[Candidate],
                        score=best.score if best else 0)
 
 
+def _named_elsewhere(txn: TxnFacts, index: MatchIndex, linked: Iterable[int]) -> list[int]:
+    """Tenancies outside the linked households that the free text fits at least as well
+    as the best linked one, by at least RIVAL_SCORE."""
+    linked = tuple(linked)
+    households = {index.tenancies[t].household_id for t in linked if t in index.tenancies}
+    by_text = _ranked(txn, index, None)
+    own = max((c.score for c in by_text if c.tenancy_id in linked), default=0)
+    return [c.tenancy_id for c in by_text
+            if c.score >= max(own, RIVAL_SCORE)
+            and index.tenancies[c.tenancy_id].household_id not in households]
+
+
+def _contradicted(txn: TxnFacts, index: MatchIndex, tid: int) -> MatchResult | None:
+    """A reference with a weak check digit that the name, address and amount contradict:
+    another household fits them better (by at least RIVAL_SCORE + 20: a name and the
+    amount). Then a person decides, with both as candidates."""
+    t = index.tenancies.get(tid)
+    if t is None:
+        return None
+    by_text = _ranked(txn, index, None)
+    own = next((c.score for c in by_text if c.tenancy_id == tid), 0)
+    rivals = [c for c in by_text if c.score > own and c.score >= RIVAL_SCORE + 20
+              and index.tenancies[c.tenancy_id].household_id != t.household_id]
+    if not rivals:
+        return None
+    ref_candidate = Candidate(tid, own, "betalingskenmerk (zwak controlecijfer) / reference "
+                                        "(weak check digit)")
+    return MatchResult(None, "none", "betalingskenmerk past niet bij naam, adres of bedrag; "
+                       "mogelijk een tikfout / reference does not fit name, address or "
+                       "amount; possibly a typing error",
+                       candidates=(rivals[0], ref_candidate, *rivals[1:MAX_CANDIDATES - 1]),
+                       score=rivals[0].score)
+
+
 # --- the matcher ----------------------------------------------------------------------
 
 def match(txn: TxnFacts, index: MatchIndex,
           find_references: Callable[[str], tuple[str, ...]]) -> MatchResult:
     ref = reference_key(txn.creditor_reference)
     if ref and ref in index.by_reference:
-        return _decided(index.by_reference[ref], "reference",
+        tid = index.by_reference[ref]
+        if weak_check(ref) and (other := _contradicted(txn, index, tid)):
+            return other
+        return _decided(tid, "reference",
                         "betalingskenmerk (gestructureerd) / structured payment reference",
                         txn, index)
     if txn.end_to_end_id and txn.end_to_end_id in index.by_end_to_end:
@@ -310,7 +442,12 @@ def match(txn: TxnFacts, index: MatchIndex,
     typed = {index.by_reference[r] for r in find_references(txn.remittance)
              if r in index.by_reference} if txn.remittance else set()
     if len(typed) == 1:
-        return _decided(typed.pop(), "reference_in_text",
+        tid = typed.pop()
+        weak = any(weak_check(r) for r in find_references(txn.remittance)
+                   if index.by_reference.get(r) == tid)
+        if weak and (other := _contradicted(txn, index, tid)):
+            return other
+        return _decided(tid, "reference_in_text",
                         "betalingskenmerk in omschrijving / payment reference in free text",
                         txn, index)
     if len(typed) > 1:
@@ -320,7 +457,8 @@ def match(txn: TxnFacts, index: MatchIndex,
             # One household naming both its tenancies: split, the oldest debt first.
             return _decided(ids[0], "reference_in_text",
                             "betalingskenmerken van één huishouden in omschrijving / "
-                            "references of one household in free text", txn, index)
+                            "references of one household in free text", txn, index,
+                            designated=False)
         return MatchResult(None, "none", "meerdere betalingskenmerken in omschrijving / "
                            "several payment references in the free text",
                            candidates=tuple(Candidate(i, 90, "betalingskenmerk / reference")
@@ -330,6 +468,13 @@ def match(txn: TxnFacts, index: MatchIndex,
     third = iban in index.third_party_ibans
     who = ("gekoppelde derde betaler / linked third-party payer" if third
            else "bekende IBAN van de huurder / known payer IBAN")
+    if third and txn.amount > 0 and (named := _named_elsewhere(txn, index, candidates)):
+        # A municipality or debt-help organisation pays for many: linked to some
+        # tenancies, it may still pay for another one the free text names.
+        ranked = _ranked(txn, index, [*candidates, *named], known=candidates)
+        return _by_score(txn, index, ranked,
+                         f"{who}, maar de omschrijving past (ook) bij een andere huurder / "
+                         "but the remittance fits another tenant (as well)")
     if len(candidates) == 1:
         tid = candidates[0]
         if fits(txn.amount, index.tenancies.get(tid), index.rent(tid)):

@@ -95,6 +95,15 @@ def is_valid_betalingskenmerk(text: str) -> bool:
     return int(ref[0]) == betalingskenmerk_check_digit(ref[1:])
 
 
+def weak_check(ref: str) -> bool:
+    """True when the reference's check digit misses some typing errors: 7 digits carry
+    none, and check digit 1 stands for both 1 and the folded 10, so a single wrong
+    digit or a swap can give another valid reference. The matcher then wants the name,
+    address or amount to agree (vroeg's own references never have check digit 1)."""
+    ref = normalise_reference(ref)
+    return len(ref) == 7 or (len(ref) >= 9 and ref[:1] == "1")
+
+
 def format_betalingskenmerk(ref: str) -> str:
     """Print form: groups of four from the right, e.g. '5000 0567 8901 2345'."""
     ref = normalise_reference(ref)
