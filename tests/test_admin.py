@@ -17,11 +17,23 @@ from vroeg.audit.models import AuditEvent
 from vroeg.banking.admin_models import UnmatchedPayment
 from vroeg.banking.matching_actions import ManualMatchError, manual_match
 from vroeg.banking.models import BankFile, BankTransaction, TxnStatus
-from vroeg.collection.models import Case, CaseStep, Pause, Signal, Task
+from vroeg.collection.models import (
+    Arrangement,
+    Case,
+    CaseStep,
+    CaseTransition,
+    Evidence,
+    Instalment,
+    Pause,
+    Signal,
+    Task,
+)
 from vroeg.directdebit.models import Collection, CollectionFile, CollectionReturn, Mandate
+from vroeg.handover.models import HandoverProposal
 from vroeg.ledger.models import EntryKind, LedgerEntry
 from vroeg.messaging.models import Message
-from vroeg.portfolio.models import Household, ImportBatch, KnownPayer, Tenancy
+from vroeg.municipal.models import MunicipalFeedback, MunicipalSignal
+from vroeg.portfolio.models import Household, ImportBatch, KnownPayer, Tenancy, TenancyEvent
 from vroeg.runs.models import DayRun
 
 pytestmark = pytest.mark.django_db
@@ -113,6 +125,28 @@ def data():
     CollectionReturn.objects.create(collection=collected, bank_transaction=unmatched,
                                     reason="AM04", action="retry_after_payday",
                                     handled_on=date(2026, 3, 4), note="AM04 onvoldoende saldo")
+    Evidence.objects.create(case=case, kind="contact_attempt", on=date(2026, 3, 9),
+                            note="gebeld, geen gehoor", source="staff:2026-03-09",
+                            actor="staff:someone")
+    arrangement = Arrangement.objects.create(case=case, tenancy=ten, agreed_on=date(2026, 3, 9),
+                                             total=Decimal("300.00"), terms=3,
+                                             created_by="staff:someone")
+    for n in (1, 2, 3):
+        Instalment.objects.create(arrangement=arrangement, number=n,
+                                  due_on=date(2026, 3 + n, 1), amount=Decimal("100.00"))
+    TenancyEvent.objects.create(tenancy=ten, kind="benefit_stopped", on=date(2026, 3, 2),
+                                source="huurcontracten.csv:2")
+    signal = MunicipalSignal.objects.create(
+        case=case, tenancy=ten, household=ten.household, municipality="Amsterdam",
+        status="sent", created_on=date(2026, 3, 20), sent_on=date(2026, 3, 20),
+        arrears=Decimal("300.00"), months_in_arrears=Decimal("0.38"),
+        monthly_rent=Decimal("800.00"))
+    MunicipalFeedback.objects.create(signal=signal, kind="no_contact", on=date(2026, 3, 25),
+                                     recorded_by="staff:someone")
+    HandoverProposal.objects.create(case=case, tenancy=ten, proposed_on=date(2026, 5, 20),
+                                    arrears=Decimal("1600.00"),
+                                    months_in_arrears=Decimal("2.00"),
+                                    gate=["ok: arrears"])
     return {"tenancy": ten, "quiet": quiet, "unmatched": unmatched, "matched": matched,
             "case": case, "task": task, "bank_file": bank_file}
 
@@ -289,7 +323,7 @@ def test_message_body_is_shown_read_only(admin_client, data):
 def test_case_page_shows_steps_tasks_messages(admin_client, data):
     response = admin_client.get(url(Case, "change", data["case"].pk))
     models = {f.opts.model for f in response.context["inline_admin_formsets"]}
-    assert models == {CaseStep, Task, Message}
+    assert models == {CaseStep, Task, Message, CaseTransition, Evidence, Arrangement}
     html = response.content.decode()
     assert "Bel familie Jansen" in html
     assert "herinnering" in html
@@ -440,17 +474,49 @@ def test_staff_without_permission_cannot_match(client, data, django_user_model):
 # --- tasks and pauses ---------------------------------------------------------------------------
 
 
-def test_mark_task_done(admin_client, data):
+def test_close_a_call_task_with_its_outcome_records_the_contact_attempt(admin_client, data):
     task = data["task"]
     changelist = url(Task, "changelist")
+    form = admin_client.post(changelist, {"action": "complete", "_selected_action": [task.pk]})
+    assert form.status_code == 200 and "uitkomst" in form.content.decode()
     for _ in range(2):
-        response = admin_client.post(changelist, {"action": "mark_done",
-                                                  "_selected_action": [task.pk]})
+        response = admin_client.post(changelist, {
+            "action": "complete", "_selected_action": [task.pk], "apply": "yes",
+            "outcome": "no_answer", "note": "twee keer gebeld"})
         assert response.status_code == 302
     task.refresh_from_db()
-    assert task.status == Task.Status.DONE
+    assert (task.status, task.outcome, task.done_by) == (Task.Status.DONE, "no_answer",
+                                                         "staff:admin")
     assert AuditEvent.objects.filter(action="task_done", object_id=str(task.pk),
                                      actor="staff:admin").count() == 1
+    attempt = Evidence.objects.get(case=data["case"], kind="contact_attempt",
+                                   source=f"task:{task.pk}")
+    assert "geen gehoor" in attempt.note and "twee keer gebeld" in attempt.note
+
+
+def test_record_an_objection_from_the_case_list(admin_client, data):
+    case = data["case"]
+    response = admin_client.post(url(Case, "changelist"), {
+        "action": "record_objection", "_selected_action": [case.pk], "apply": "yes",
+        "on": "2026-03-12", "note": "huurder belde: wil geen signaal"})
+    assert response.status_code == 302
+    objection = Evidence.objects.get(case=case, kind="objection")
+    assert objection.on == date(2026, 3, 12) and objection.actor == "staff:admin"
+
+
+def test_end_a_debt_help_pause_needs_a_reason(admin_client, data):
+    pause = Pause.objects.create(tenancy=data["quiet"], reason="Schuldhulp Utrecht",
+                                 kind="debt_help", starts_on=date(2026, 3, 1),
+                                 set_by="staff:someone")
+    changelist = url(Pause, "changelist")
+    admin_client.post(changelist, {"action": "end_now", "_selected_action": [pause.pk],
+                                   "apply": "yes", "note": ""})
+    pause.refresh_from_db()
+    assert pause.ends_on is None  # no reason: nothing ended
+    admin_client.post(changelist, {"action": "end_now", "_selected_action": [pause.pk],
+                                   "apply": "yes", "note": "traject beëindigd"})
+    pause.refresh_from_db()
+    assert pause.ends_on == timezone.localdate() and pause.ended_reason == "traject beëindigd"
 
 
 def test_task_overdue_filter(admin_client, data):
@@ -465,7 +531,7 @@ def test_task_overdue_filter(admin_client, data):
 def test_staff_sets_a_pause(admin_client, data):
     ten = data["quiet"]
     response = admin_client.post(url(Pause, "add"), {
-        "tenancy": ten.pk, "reason": "in overleg met wijkconsulent",
+        "tenancy": ten.pk, "reason": "in overleg met wijkconsulent", "kind": "manual",
         "starts_on": "2026-03-10", "ends_on": "2026-04-10", "_save": "Opslaan"})
     assert response.status_code == 302, response.content.decode()[:2000]
     pause = Pause.objects.get(tenancy=ten)
@@ -475,7 +541,7 @@ def test_staff_sets_a_pause(admin_client, data):
 
 def test_pause_needs_a_subject(admin_client, data):
     response = admin_client.post(url(Pause, "add"), {
-        "reason": "zomaar", "starts_on": "2026-03-10", "_save": "Opslaan"})
+        "reason": "zomaar", "kind": "manual", "starts_on": "2026-03-10", "_save": "Opslaan"})
     assert response.status_code == 200
     assert not Pause.objects.filter(reason="zomaar").exists()
 

@@ -91,10 +91,12 @@ def test_a_month_of_runs(portfolio):
     # T1 and T5 paid on time: no case, no message.
     assert not Case.objects.filter(tenancy__code__in=["OVK-00001", "OVK-00005"]).exists()
 
-    # T2 never paid: the whole ladder, spaced, by SMS as preferred, then a letter.
+    # T2 never paid (first time late): the ladder, spaced, by SMS as preferred, a call,
+    # the arrangement offer, then the written reminder by letter.
     assert steps_of("OVK-00002") == [
         ("2026-11-06", "reminder_friendly:sms"), ("2026-11-13", "reminder_second:sms"),
-        ("2026-11-27", "written_reminder:letter")]
+        ("2026-11-25", "arrangement_offer:sms"), ("2026-11-30", "written_reminder:letter")]
+    assert Case.objects.get(tenancy__code="OVK-00002").state == "written_reminder"
     call = Task.objects.get(tenancy__code="OVK-00002")
     assert call.kind == "call" and call.created_on == D(2026, 11, 20)
     letter = Message.objects.get(tenancy__code="OVK-00002", channel="letter")
@@ -112,7 +114,7 @@ def test_a_month_of_runs(portfolio):
     case4 = Case.objects.get(tenancy__code="OVK-00004")
     assert case4.closed_on == D(2026, 11, 23)
     task4 = Task.objects.get(tenancy__code="OVK-00004")
-    assert task4.created_on == D(2026, 11, 18)
+    assert task4.created_on == D(2026, 11, 13)
     assert task4.status == Task.Status.CANCELLED  # the case closed: the call is moot
     rev = LedgerEntry.objects.get(tenancy__code="OVK-00004", kind="reversal")
     assert rev.return_reason == "AM04"
@@ -123,7 +125,7 @@ def test_a_month_of_runs(portfolio):
 
     # Every letter/email/sms decided was written to the outbox exactly once.
     assert not Message.objects.filter(status=Message.Status.PENDING).exists()
-    assert len(list((portfolio / "outbox" / "sms").glob("*.json"))) == 2
+    assert len(list((portfolio / "outbox" / "sms").glob("*.json"))) == 3
 
 
 def test_same_date_twice_changes_nothing(portfolio):
@@ -139,15 +141,18 @@ def test_same_date_twice_changes_nothing(portfolio):
                       Task.objects.count(), Case.objects.count(), Signal.objects.count())
 
 
-EXPECTED_MESSAGES = [
+# T2 (first time late): reminders, a call, the arrangement offer, the written reminder.
+# T4 (direct debit returned): the call comes before the second reminder.
+EXPECTED_MESSAGES = sorted([
     ("OVK-00002", "reminder_friendly", D(2026, 11, 6)),
     ("OVK-00002", "reminder_second", D(2026, 11, 13)),
-    ("OVK-00002", "written_reminder", D(2026, 11, 27)),
+    ("OVK-00002", "arrangement_offer", D(2026, 11, 25)),
+    ("OVK-00002", "written_reminder", D(2026, 11, 30)),
     ("OVK-00003", "reminder_friendly", D(2026, 11, 6)),
     ("OVK-00004", "reminder_friendly", D(2026, 11, 6)),
-    ("OVK-00004", "reminder_second", D(2026, 11, 13)),
-]
-EXPECTED_TASKS = [("OVK-00002", "call", D(2026, 11, 20)), ("OVK-00004", "call", D(2026, 11, 18))]
+    ("OVK-00004", "reminder_second", D(2026, 11, 18)),
+])
+EXPECTED_TASKS = [("OVK-00002", "call", D(2026, 11, 20)), ("OVK-00004", "call", D(2026, 11, 13))]
 
 
 def schedule() -> tuple[list, list]:
@@ -222,11 +227,11 @@ def test_catching_up_to_today_sends_only_the_latest_step_dated_today(portfolio, 
     sent = Message.objects.filter(status=Message.Status.SENT, tenancy__code="OVK-00002")
     assert [m.step for m in sent] == ["written_reminder"]
     assert Message.objects.filter(tenancy__code="OVK-00002",
-                                  status=Message.Status.CANCELLED).count() == 2
+                                  status=Message.Status.CANCELLED).count() == 3
     letter = sent[0]
     pdf = portfolio / letter.delivery_ref
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
-    assert "1 december 2026" in text  # dated the day it is sent, not 27 November
+    assert "1 december 2026" in text  # dated the day it is sent, not 30 November
     assert "15 december 2026" in text  # the objection deadline counts from today
 
 
@@ -268,4 +273,4 @@ def test_replay_to_today_sends_each_day_on_its_own_date(portfolio):
     sent = dict(Message.objects.filter(tenancy__code="OVK-00002").values_list("step",
                                                                               "sent_at"))
     assert sent["reminder_friendly"].astimezone(AMSTERDAM).date() == D(2026, 11, 6)
-    assert sent["written_reminder"].astimezone(AMSTERDAM).date() == D(2026, 11, 27)
+    assert sent["written_reminder"].astimezone(AMSTERDAM).date() == D(2026, 11, 30)

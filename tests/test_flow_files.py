@@ -10,9 +10,10 @@ from vroeg.domain.flow import FlowError
 
 def test_the_bundled_flow_loads():
     flow = active_flow()
-    assert flow.name == "sociaal-incasseren"
-    assert [s.id for s in flow.steps] == ["reminder_friendly", "reminder_second", "call",
-                                          "written_reminder"]
+    assert flow.name == "sociaal-incasseren" and flow.version == 2
+    assert [s.id for s in flow.segments][-1] == "standard"
+    assert flow.ladder("standard")[0].id == "reminder_friendly"
+    assert flow.ladder("debt_help") == ()
 
 
 def test_unknown_template_is_refused_on_load(tmp_path):

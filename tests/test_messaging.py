@@ -21,12 +21,12 @@ from django.conf import settings
 from vroeg.messaging.dispatch import MAX_ATTEMPTS, dispatch_pending
 from vroeg.messaging.models import Message
 from vroeg.messaging.render import (
-    CHANNELS,
     LANGUAGES,
     TEMPLATES,
     MissingContextError,
     RenderError,
     base_context,
+    channels_of,
     format_date,
     format_money,
     format_number,
@@ -58,6 +58,11 @@ def full_context(**overrides) -> dict:
         "decided_on": DECIDED,
         "postal": {"street": "Postbus", "house_number": "77", "postcode": "9999zz",
                    "city": "Amsterdam"},
+        # the 14-day letter and the arrangement offer
+        "principal": Decimal("1234.56"), "costs": Decimal("185.18"),
+        "total": Decimal("1419.74"), "sent_on": DECIDED, "received_on": dt.date(2026, 11, 24),
+        "deadline": dt.date(2026, 12, 8), "offer_terms": 6,
+        "offer_instalment": Decimal("205.76"),
     }
     ctx.update(overrides)
     return ctx
@@ -103,9 +108,9 @@ AMOUNTS = {"nl": "€ 1.234,56", "en": "€1,234.56"}
 DATES = {"nl": "1 november 2026", "en": "1 November 2026"}
 
 
-@pytest.mark.parametrize("channel", CHANNELS)
 @pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize("template", TEMPLATES)
+@pytest.mark.parametrize(("template", "channel"),
+                         [(t, c) for t in TEMPLATES for c in channels_of(t)])
 def test_render_every_template(template, language, channel):
     r = render(template, channel, language, full_context())
     assert AMOUNTS[language] in r.text
@@ -148,6 +153,24 @@ def test_written_reminder_holds_what_rule_3_requires(language, channel):
     assert ("4 december 2026" in text) if language == "nl" else ("4 december 2026" in text)
     assert settings.VROEG_CORPORATION["email"] in text  # how to object / reach a person
     assert "betalen.woonstad.example" in text  # how to pay
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_fourteen_day_letter_holds_what_rule_10_requires(language):
+    debt_help = "Gemeente Utrecht, Geldzaken: 030 286 00 00"
+    r = render("fourteen_day_letter", "letter", language, full_context(debt_help=debt_help))
+    text = r.text
+    money = {"nl": ("€ 1.234,56", "€ 185,18", "€ 1.419,74"),
+             "en": ("€1,234.56", "€185.18", "€1,419.74")}[language]
+    for amount in money:  # the principal, the exact costs, the total
+        assert amount in text
+    assert {"nl": "8 december 2026", "en": "8 December 2026"}[language] in text  # deadline
+    assert {"nl": "24 november 2026", "en": "24 November 2026"}[language] in text  # receipt
+    assert "14" in text and debt_help in text  # the term, debt-help information
+    assert "vroegsignalering" in text  # the municipal-signal notice in the same letter
+    assert "9999 ZZ" in r.html  # the window address
+    with pytest.raises(RenderError, match="no email version"):
+        render("fourteen_day_letter", "email", language, full_context())
 
 
 def test_debt_help_defaults_to_the_corporation_setting():

@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "vroeg.banking",
     "vroeg.directdebit",
     "vroeg.collection",
+    "vroeg.municipal",
+    "vroeg.handover",
     "vroeg.messaging",
     "vroeg.runs",
 ]
@@ -179,6 +181,21 @@ VROEG_BANK_ACCOUNTS = [
 # The flow (policy) file; default: the bundled "sociaal incasseren".
 VROEG_FLOW_FILE = os.environ.get("VROEG_FLOW_FILE",
                                  str(BASE_DIR / "flows" / "sociaal-incasseren.yaml"))
+# Municipal signals (vroegsignalering, vroeg/municipal/config.py): the adapter per
+# municipality, "Utrecht=file,Amersfoort=file" ("*" for all others; default "file"),
+# and the places with a signed agreement, comma-separated (empty: all of them).
+VROEG_MUNICIPAL_ADAPTERS = {
+    k.strip(): v.strip()
+    for k, _, v in (p.partition("=") for p in
+                    os.environ.get("VROEG_MUNICIPAL_ADAPTERS", "").split(","))
+    if k.strip()
+}
+VROEG_MUNICIPAL_AGREEMENTS = [
+    m.strip() for m in os.environ.get("VROEG_MUNICIPAL_AGREEMENTS", "").split(",") if m.strip()
+]
+# Bailiff hand-over: on approval, compute the WIK collection costs (RULES-NL rules 10,
+# 11) into the dossier for the bailiff to charge; never booked to the ledger.
+VROEG_CHARGE_COSTS_AT_HANDOVER = os.environ.get("VROEG_CHARGE_COSTS_AT_HANDOVER", "1") == "1"
 
 LOGGING = {
     "version": 1,

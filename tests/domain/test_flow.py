@@ -1,3 +1,5 @@
+"""The pure decision: segments, ladders, reactions, guards and the legal gates."""
+
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -7,115 +9,302 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vroeg.domain import case_state as cs
 from vroeg.domain.flow import (
+    SKIP,
     Contact,
     FlowError,
     HouseholdSnapshot,
     OpenCase,
+    Pause,
     TenancySnapshot,
     decide,
     load_flow,
 )
+from vroeg.domain.flow.show import markdown, mermaid, state_diagram, text
+from vroeg.domain.legal.wgs import Proof, SignalEvidence
 
 FLOW_FILE = Path(__file__).resolve().parents[2] / "vroeg" / "flows" / "sociaal-incasseren.yaml"
 FLOW = load_flow(yaml.safe_load(FLOW_FILE.read_text()), "sociaal-incasseren.yaml")
 TODAY = date(2026, 11, 20)
 EMAIL = Contact(preferred_channel="email", has_email=True, has_mobile=True)
+RENT = Decimal("700")
 
 
 def tenancy(days: int, arrears: str = "700", case: OpenCase | None = None, tid: int = 1,
-            signals: frozenset[str] = frozenset(), balance: str | None = None) -> TenancySnapshot:
+            signals: frozenset[str] = frozenset(), balance: str | None = None,
+            **kw) -> TenancySnapshot:
     a = Decimal(arrears)
+    kw.setdefault("start_on", date(2015, 1, 1))
+    kw.setdefault("prior_cases_12m", 1)  # "standard" segment unless a test says otherwise
     return TenancySnapshot(
-        tenancy_id=tid, monthly_rent=Decimal("700"), balance=Decimal(balance or arrears),
+        tenancy_id=tid, monthly_rent=RENT, balance=Decimal(balance or arrears),
         arrears=a, oldest_due_on=TODAY - timedelta(days=days) if days else None,
-        days_overdue=days, months_owed=a / 700, signals=signals, open_case=case)
+        days_overdue=days, months_owed=(a / RENT).quantize(Decimal("0.01")), signals=signals,
+        open_case=case, **kw)
 
 
 def household(*ts: TenancySnapshot, contact: Contact = EMAIL, **kw) -> HouseholdSnapshot:
     return HouseholdSnapshot(household_id=1, contact=contact, tenancies=ts, **kw)
 
 
+def ago(days: int) -> date:
+    return TODAY - timedelta(days=days)
+
+
+def case(steps: dict[str, int], **kw) -> OpenCase:
+    return OpenCase(9, {s: ago(d) for s, d in steps.items()}, **kw)
+
+
+def ids(d) -> list[str]:
+    return [s.step.id for s in d.steps]
+
+
+FULL = SignalEvidence(
+    contact_attempt=Proof(ago(20), "call 2026-10-31: no answer"),
+    debt_help_referral=Proof(ago(16), "letter: Geldzaken Utrecht 030-1234567"),
+    written_reminder=Proof(ago(16), "message:12 letter"),
+    objection_offer=Proof(ago(16), "message:12 offer, objection until ..."))
+BEFORE_SIGNAL = {"reminder_friendly": 40, "call": 33, "reminder_second": 27,
+                 "arrangement_offer": 22, "written_reminder": 16}
+
+
+# --- the ladder ------------------------------------------------------------------------------
+
 def test_opens_a_case_the_day_after_due_but_waits_with_the_first_message():
     d = decide(FLOW, household(tenancy(2)), TODAY)
     assert d.open_cases == (1,) and d.steps == ()
 
 
-def test_friendly_reminder_by_preferred_channel():
-    d = decide(FLOW, household(tenancy(5)), TODAY)
-    (s,) = d.steps
+def test_friendly_reminder_by_preferred_channel_with_fallbacks():
+    (s,) = decide(FLOW, household(tenancy(5)), TODAY).steps
     assert s.step.id == "reminder_friendly" and s.channel == "email" and s.case_id is None
+    assert s.fallbacks == ("sms", "letter")
+    sms = Contact(preferred_channel="sms", has_email=True, has_mobile=True)
+    (s,) = decide(FLOW, household(tenancy(5), contact=sms), TODAY).steps
+    assert (s.channel, s.fallbacks) == ("sms", ("email", "letter"))
 
 
 def test_steps_in_order_with_spacing():
-    case = OpenCase(9, {"reminder_friendly": TODAY - timedelta(days=3)})
-    assert decide(FLOW, household(tenancy(14, case=case)), TODAY).steps == ()
-    case = OpenCase(9, {"reminder_friendly": TODAY - timedelta(days=7)})
-    (s,) = decide(FLOW, household(tenancy(14, case=case)), TODAY).steps
-    assert s.step.id == "reminder_second" and s.case_id == 9
+    assert decide(FLOW, household(tenancy(20, case=case({"reminder_friendly": 3}))),
+                  TODAY).steps == ()
+    d = decide(FLOW, household(tenancy(20, case=case({"reminder_friendly": 7}))), TODAY)
+    assert ids(d) == ["call"] and d.steps[0].step.action == "task"
+
+
+def test_segments_first_match_wins():
+    def segment(**kw) -> str:
+        t = tenancy(5, **{k: v for k, v in kw.items() if k != "hh"})
+        return dict(decide(FLOW, household(t, **kw.get("hh", {})), TODAY).segments)[1]
+
+    assert segment() == "standard"
+    assert segment(prior_cases_12m=0) == "first_time"
+    assert segment(signals=frozenset({"late_repeatedly"})) == "frequently_late"
+    assert segment(start_on=ago(100)) == "new_tenancy"
+    assert segment(start_on=ago(100), signals=frozenset({"dd_reversal"})) == "dd_reversal"
+    assert segment(signals=frozenset({"dd_reversal"}), hh={"vulnerable": True}) == "vulnerable"
+    assert segment(pause=Pause("Schuldhulp Utrecht", "debt_help"),
+                   hh={"vulnerable": True}) == "debt_help"
+
+
+def test_vulnerable_household_gets_a_visit_instead_of_a_call():
+    d = decide(FLOW, household(tenancy(12, case=case({"reminder_friendly": 7})),
+                               vulnerable=True), TODAY)
+    (s,) = d.steps
+    assert s.step.id == "visit" and s.step.task_team == "wijkconsulent"
 
 
 def test_call_comes_sooner_after_a_reversal():
-    case = OpenCase(9, {"reminder_friendly": TODAY - timedelta(days=10),
-                        "reminder_second": TODAY - timedelta(days=6)})
-    plain = decide(FLOW, household(tenancy(13, case=case)), TODAY)
-    assert plain.steps == ()
-    reversed_ = decide(FLOW, household(tenancy(13, case=case,
-                                               signals=frozenset({"dd_reversal"}))), TODAY)
-    assert [s.step.id for s in reversed_.steps] == ["call"]
-    assert "dd_reversal" in reversed_.steps[0].reason
+    c = case({"reminder_friendly": 7})
+    assert decide(FLOW, household(tenancy(13, case=c)), TODAY).steps == ()
+    d = decide(FLOW, household(tenancy(13, case=c, signals=frozenset({"dd_reversal"}))), TODAY)
+    assert ids(d) == ["call"] and "dd_reversal" in d.steps[0].reason
 
 
 def test_written_reminder_is_a_letter_even_for_email_people():
-    taken = {"reminder_friendly": TODAY - timedelta(days=25),
-             "reminder_second": TODAY - timedelta(days=18), "call": TODAY - timedelta(days=10)}
-    (s,) = decide(FLOW, household(tenancy(30, case=OpenCase(9, taken))), TODAY).steps
+    taken = {"reminder_friendly": 25, "call": 18, "reminder_second": 12,
+             "arrangement_offer": 7}
+    (s,) = decide(FLOW, household(tenancy(30, case=case(taken))), TODAY).steps
     assert s.step.id == "written_reminder" and s.channel == "letter"
-    assert "signal_offer" in s.step.records
+    assert set(s.step.records) == {"written_reminder", "objection_offer", "debt_help_referral"}
+    assert s.step.case_event == cs.WRITTEN_REMINDER_SENT
 
 
 def test_case_closes_on_total_balance_only():
-    case = OpenCase(9, {})
-    d = decide(FLOW, household(tenancy(0, arrears="0", balance="0", case=case)), TODAY)
+    c = OpenCase(9, {})
+    d = decide(FLOW, household(tenancy(0, arrears="0", balance="0", case=c)), TODAY)
     assert d.close_cases == ((9, "saldo voldaan / balance settled"),)
     # Arrears gone but a not-yet-due charge still open: balance > 0, the case stays.
-    d = decide(FLOW, household(tenancy(0, arrears="0", balance="700", case=case)), TODAY)
+    d = decide(FLOW, household(tenancy(0, arrears="0", balance="700", case=c)), TODAY)
     assert d.close_cases == ()
 
 
+# --- guards ----------------------------------------------------------------------------------
+
 def test_minimum_amount_and_pause():
     assert decide(FLOW, household(tenancy(20, arrears="5")), TODAY).open_cases == ()
-    d = decide(FLOW, household(tenancy(20), paused_reason="schuldhulp"), TODAY)
+    d = decide(FLOW, household(tenancy(20), pause=Pause("schuldhulp", "debt_help")), TODAY)
     assert d.steps == () and d.open_cases == (1,) and "schuldhulp" in d.notes[0]
+    d = decide(FLOW, household(tenancy(20, pause=Pause("geschil", "dispute", ago(-3)))), TODAY)
+    assert d.steps == () and "geschil" in d.notes[0]
 
 
 def test_one_message_per_household_per_day_highest_step_wins():
     a = tenancy(5, tid=1)
-    taken = {"reminder_friendly": TODAY - timedelta(days=8)}
-    b = tenancy(13, tid=2, case=OpenCase(7, taken))
+    b = tenancy(13, tid=2, case=OpenCase(7, {"reminder_friendly": ago(8), "call": ago(6)}))
     d = decide(FLOW, household(a, b), TODAY)
     assert [(s.tenancy_id, s.step.id) for s in d.steps] == [(2, "reminder_second")]
     again = decide(FLOW, household(a, b, messaged_on=frozenset({TODAY})), TODAY)
     assert again.steps == ()
 
 
+def test_at_most_two_messages_a_week():
+    d = decide(FLOW, household(tenancy(5), messages_last_7_days=2), TODAY)
+    assert d.steps == () and any("deze week" in n for n in d.notes)
+    assert decide(FLOW, household(tenancy(5), messages_last_7_days=1), TODAY).steps
+
+
+def test_tasks_are_not_communications_and_are_not_capped():
+    c = case({"reminder_friendly": 7})
+    d = decide(FLOW, household(tenancy(20, case=c), messages_last_7_days=5,
+                               messaged_on=frozenset({TODAY})), TODAY)
+    assert ids(d) == ["call"]
+
+
 def test_letter_only_and_no_channel():
     letter = Contact(letter_only=True, has_email=True)
     (s,) = decide(FLOW, household(tenancy(5), contact=letter), TODAY).steps
-    assert s.channel == "letter"
+    assert s.channel == "letter" and s.fallbacks == ()
     nothing = Contact(has_postal=False)
     (s,) = decide(FLOW, household(tenancy(5), contact=nothing), TODAY).steps
     assert s.step.action == "task" and s.step.task_kind == "no_channel"
 
+
+def test_arrangement_on_track_holds_the_ladder_and_proposal_stops_it():
+    d = decide(FLOW, household(tenancy(40, arrangement="on_track")), TODAY)
+    assert d.steps == () and "arrangement" in d.notes[0]
+    c = case({"reminder_friendly": 90}, state=cs.HANDOVER_PROPOSED)
+    d = decide(FLOW, household(tenancy(100, "1500", case=c)), TODAY)
+    assert d.steps == () and "hand-over" in d.notes[0]
+
+
+# --- the municipal signal (Wgs gate) --------------------------------------------------------
+
+def test_signal_waits_until_every_precondition_is_on_record():
+    no_call = SignalEvidence(**{**FULL.__dict__, "contact_attempt": None})
+    c = case(BEFORE_SIGNAL, evidence=no_call)
+    d = decide(FLOW, household(tenancy(44, case=c)), TODAY)
+    assert d.steps == () and any("municipal_signal wacht" in n and "contact" in n
+                                 for n in d.notes)
+    d = decide(FLOW, household(tenancy(44, case=case(BEFORE_SIGNAL, evidence=FULL))), TODAY)
+    (s,) = d.steps
+    assert s.step.action == "municipal_signal" and s.gate and s.kind != SKIP
+
+
+def test_objection_skips_the_signal_and_the_ladder_goes_on():
+    objected = SignalEvidence(**{**FULL.__dict__, "objected_on": ago(10),
+                                 "objection_note": "belde 10-11"})
+    c = case(BEFORE_SIGNAL, evidence=objected)
+    d = decide(FLOW, household(tenancy(46, case=c)), TODAY)
+    kinds = [(s.step.id, s.kind) for s in d.steps]
+    assert kinds[0] == ("municipal_signal", SKIP)
+    assert ("fourteen_day_letter", "take") in kinds
+
+
+def test_no_agreement_with_the_municipality_skips_the_signal():
+    c = case(BEFORE_SIGNAL, evidence=FULL)
+    d = decide(FLOW, household(tenancy(44, case=c), municipality_has_agreement=False), TODAY)
+    assert [(s.step.id, s.kind) for s in d.steps] == [("municipal_signal", SKIP)]
+
+
+# --- the 14-day letter and the hand-over gate -----------------------------------------------
+
+AFTER_SIGNAL = {**BEFORE_SIGNAL, "municipal_signal": 70, "fourteen_day_letter": 40,
+                "call_before_handover": 30}
+
+
+def test_fourteen_day_letter_goes_by_post():
+    c = case({**BEFORE_SIGNAL, "municipal_signal": 6}, evidence=FULL, signal_sent_on=ago(6))
+    (s,) = decide(FLOW, household(tenancy(50, "1000", case=c)), TODAY).steps
+    assert s.step.id == "fourteen_day_letter" and s.channel == "letter"
+    assert s.step.case_event == cs.FOURTEEN_DAY_LETTER_SENT
+
+
+def test_handover_is_proposed_only_through_the_whole_gate():
+    ready = case(AFTER_SIGNAL, evidence=FULL, signal_sent_on=ago(70),
+                 fourteen_day_letter_on=ago(40), state=cs.FORMAL_NOTICE)
+    (s,) = decide(FLOW, household(tenancy(110, "1500", case=ready)), TODAY).steps
+    assert s.step.action == "handover_proposal"
+    assert any("veertiendagenbrief" in g.lower() for g in s.gate)
+    # Too little arrears (under 2 months): the step's own trigger waits.
+    assert decide(FLOW, household(tenancy(110, "1300", case=ready)), TODAY).steps == ()
+    # Too soon after the signal, no 14-day letter: the gate holds it, and says why.
+    for changed in ({"case": case(AFTER_SIGNAL, evidence=FULL, signal_sent_on=ago(40),
+                                  fourteen_day_letter_on=ago(40))},
+                    {"case": case(AFTER_SIGNAL, evidence=FULL, signal_sent_on=ago(70))}):
+        kw = {"arrears": "1500", "case": ready, **changed}
+        d = decide(FLOW, household(tenancy(110, kw.pop("arrears"), **kw)), TODAY)
+        assert d.steps == () and any("handover_proposal wacht" in n for n in d.notes)
+
+
+# --- reactions ------------------------------------------------------------------------------
+
+def test_broken_arrangement_reactions_follow_rule_14():
+    c = case({"reminder_friendly": 60}, state=cs.ARRANGEMENT)
+    first = tenancy(60, case=c, arrangement="broken",
+                    events=(("broken_arrangement", "arr3:2"),))
+    d = decide(FLOW, household(first), TODAY)
+    (s,) = [x for x in d.steps if x.reaction_key]
+    assert s.step.task_kind == "arrangement_call" and s.reaction_key == "arrangement_missed:arr3:2"
+    done = case({"reminder_friendly": 60}, state=cs.ARRANGEMENT,
+                reactions_done=frozenset({"arrangement_missed:arr3:2"}))
+    d = decide(FLOW, household(tenancy(60, case=done, arrangement="broken",
+                                       events=(("broken_arrangement", "arr3:2"),))), TODAY)
+    assert not [x for x in d.steps if x.reaction_key]
+    second = tenancy(70, case=c, arrangement="broken",
+                     events=(("broken_arrangement_again", "arr3:3"),))
+    (s,) = [x for x in decide(FLOW, household(second), TODAY).steps if x.reaction_key]
+    assert s.step.action == "fourteen_day_letter" and s.channel == "letter"
+
+
+def test_debt_help_pause_still_checks_current_rent():
+    t = tenancy(40, case=case({"reminder_friendly": 30}), events=(("missed_month", "2026-10"),))
+    d = decide(FLOW, household(t, pause=Pause("Schuldhulp", "debt_help")), TODAY)
+    assert [(s.step.id, s.step.task_kind) for s in d.steps] == [
+        ("debt_help_rent_missed", "debt_help_check")]
+
+
+# --- loading ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("broken, message", [
     ({"name": "x", "version": 1}, "'steps'"),
     ({"name": "x", "version": 1, "steps": [{"id": "a", "action": "fly", "when": {}}]}, "action"),
     ({"name": "x", "version": 1, "steps": [{"id": "a", "action": "task",
                                              "when": {"days": 3}, "task": {"kind": "call"}}]},
-     "unknown trigger"),
+     "unknown key days"),
     ({"name": "x", "version": 1, "steps": [{"id": "a", "action": "message", "template": "t",
                                              "channels": ["fax"], "when": {}}]}, "fax"),
+    ({"name": "x", "version": 1, "steps": [{"id": "a", "action": "fourteen_day_letter",
+                                             "template": "t", "channels": ["email"],
+                                             "when": {}}]}, "per post"),
+    ({"name": "x", "version": 1, "steps": [{"id": "A-1", "action": "task",
+                                             "task": {"kind": "call"}, "when": {}}]}, "id"),
+    ({"name": "x", "version": 1, "steps": [{"id": "a", "action": "task",
+                                             "task": {"kind": "call"}, "when": {}}],
+      "segments": [{"id": "s", "ladder": ["b"]}]}, "unknown step 'b'"),
+    ({"name": "x", "version": 1, "steps": [{"id": "a", "action": "task",
+                                             "task": {"kind": "call"}, "when": {}}],
+      "segments": [{"id": "s", "when": {"vulnerable": True}, "ladder": ["a"]}]},
+     "catch everyone"),
+    ({"name": "x", "version": 1, "steps": [{"id": "a", "action": "task",
+                                             "task": {"kind": "call"}, "when": {}}],
+      "reactions": [{"id": "r", "action": "task", "task": {"kind": "call"}}]}, "reacts_to"),
+    ({"name": "x", "version": 1, "steps": [{"id": "a", "action": "task",
+                                             "task": {"kind": "call"},
+                                             "when": {"after_step": {"id": "zz"}}}]}, "zz"),
+    ({"name": "x", "version": 1, "guards": {"contact_hours": {"from": "21:00",
+                                                              "until": "08:00"}},
+      "steps": [{"id": "a", "action": "task", "task": {"kind": "call"}, "when": {}}]}, "before"),
 ])
 def test_bad_flows_name_the_element(broken, message):
     with pytest.raises(FlowError, match=message) as exc:
@@ -123,20 +312,17 @@ def test_bad_flows_name_the_element(broken, message):
     assert "mine.yaml" in str(exc.value)
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 90), st.integers(0, 3000)), min_size=1, max_size=4),
-       st.booleans())
-def test_never_more_than_one_message_per_household_per_day(rows, messaged):
-    ts = tuple(tenancy(days, str(arrears), tid=i) for i, (days, arrears) in enumerate(rows))
-    d = decide(FLOW, household(*ts, messaged_on=frozenset({TODAY}) if messaged else frozenset()),
-               TODAY)
-    messages = [s for s in d.steps if s.step.action == "message"]
-    assert len(messages) <= (0 if messaged else 1)
-    assert all(s.tenancy_id in {t.tenancy_id for t in ts} for s in d.steps)
+def test_yaml_on_as_a_key_gets_a_hint():
+    data = yaml.safe_load("name: x\nversion: 1\nsteps:\n  - {id: a, action: task, "
+                          "task: {kind: call}, when: {}}\nreactions:\n  - {id: r, on: x, "
+                          "action: task, task: {kind: call}}\n")
+    with pytest.raises(FlowError, match="reacts_to"):
+        load_flow(data, "mine.yaml")
 
 
 @pytest.mark.parametrize("patch, message", [
     ({"min_arrears": "ten euro"}, "min_arrears"),
+    ({"guards": {"max_messages_per_week": 0}}, "max_messages_per_week"),
     ({"steps": [{"id": "a", "action": "task", "task": {"kind": "call"},
                  "when": {"days_overdue_at_least": -5}}]}, "negatief"),
 ])
@@ -145,3 +331,103 @@ def test_bad_values_are_flow_errors(patch, message):
         {"id": "a", "action": "task", "task": {"kind": "call"}, "when": {}}]} | patch
     with pytest.raises(FlowError, match=message):
         load_flow(data, "mine.yaml")
+
+
+def test_a_version_1_file_is_one_segment():
+    data = {"name": "x", "version": 1, "min_arrears": "5", "steps": [
+        {"id": "a", "action": "task", "task": {"kind": "call"},
+         "when": {"days_overdue_at_least": 3}}]}
+    flow = load_flow(data, "old.yaml")
+    assert [s.id for s in flow.segments] == ["alle"] and flow.min_arrears == Decimal("5")
+
+
+def test_show_renders_every_step_and_segment():
+    md = markdown(FLOW)
+    for step_id in FLOW.steps:
+        assert f"**{step_id}**" in md
+    for seg in FLOW.segments:
+        assert f"**{seg.id}**" in md and f"subgraph {seg.id}" in mermaid(FLOW)
+    assert "```mermaid" in md and "reacts" not in md
+    assert "handover_proposal" in text(FLOW)
+    diagram = state_diagram()
+    assert "formal_notice --> handover_proposed" in diagram
+    assert "handover_proposed --> handed_over" in diagram
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 120), st.integers(0, 4000)), min_size=1, max_size=4),
+       st.booleans(), st.integers(0, 3))
+def test_never_more_than_one_message_per_household_per_day(rows, messaged, week):
+    ts = tuple(tenancy(days, str(arrears), tid=i) for i, (days, arrears) in enumerate(rows))
+    d = decide(FLOW, household(*ts, messaged_on=frozenset({TODAY}) if messaged else frozenset(),
+                               messages_last_7_days=week), TODAY)
+    messages = [s for s in d.steps if s.step.is_communication]
+    assert len(messages) <= (0 if messaged or week >= 2 else 1)
+    assert all(s.tenancy_id in {t.tenancy_id for t in ts} for s in d.steps)
+
+
+_proofs = st.one_of(st.none(), st.builds(Proof, st.dates(ago(400), TODAY + timedelta(days=5)),
+                                         st.sampled_from(["", "bewijs / proof"])))
+
+
+@settings(max_examples=400, deadline=None)
+@given(_proofs, _proofs, _proofs, _proofs, st.one_of(st.none(), st.dates(ago(400), TODAY)),
+       st.integers(0, 200), st.booleans())
+def test_never_a_signal_when_objected_or_a_precondition_is_missing(a, b, c, d_, objected,
+                                                                   days, agreement):
+    ev = SignalEvidence(a, b, c, d_, objected_on=objected)
+    t = tenancy(days, "900", case=case(BEFORE_SIGNAL, evidence=ev))
+    d = decide(FLOW, household(t, municipality_has_agreement=agreement), TODAY)
+    signalled = [s for s in d.steps if s.step.action == "municipal_signal" and s.kind != SKIP]
+    complete = all(p is not None and p.on <= TODAY and p.note for p in (a, b, c, d_))
+    if signalled:
+        assert complete and objected is None and agreement
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(0, 4000), st.one_of(st.none(), st.dates(ago(200), TODAY)),
+       st.one_of(st.none(), st.dates(ago(200), TODAY)), st.sampled_from([None, "debt_help",
+                                                                         "moratorium"]),
+       st.booleans())
+def test_never_a_handover_without_every_gate(arrears, signal_on, letter_on, pause_kind, full):
+    ev = FULL if full else SignalEvidence(**{**FULL.__dict__, "written_reminder": None})
+    c = case(AFTER_SIGNAL, evidence=ev, signal_sent_on=signal_on,
+             fourteen_day_letter_on=letter_on, state=cs.FORMAL_NOTICE)
+    pause = Pause("x", pause_kind) if pause_kind else None
+    d = decide(FLOW, household(tenancy(120, str(arrears), case=c, pause=pause)), TODAY)
+    proposals = [s for s in d.steps if s.step.action == "handover_proposal"]
+    if proposals:
+        assert arrears >= 1400 and full and pause is None
+        assert signal_on is not None and signal_on <= TODAY - timedelta(days=59)
+        assert letter_on is not None and letter_on <= TODAY - timedelta(days=17)
+
+
+def test_a_case_keeps_its_segment_unless_the_household_needs_care():
+    c = case({"reminder_friendly": 30, "reminder_second": 23}, segment="first_time")
+    late = tenancy(40, case=c, signals=frozenset({"late_repeatedly"}))
+    assert dict(decide(FLOW, household(late), TODAY).segments)[1] == "first_time"
+    assert dict(decide(FLOW, household(late, vulnerable=True), TODAY).segments)[1] == \
+        "vulnerable"
+
+
+_events = st.lists(st.tuples(st.sampled_from(["broken_arrangement", "broken_arrangement_again",
+                                              "benefit_stopped", "missed_month",
+                                              "dd_reversal"]),
+                             st.sampled_from(["arr1:1", "arr1:2", "2026-10", "2026-11-02"])),
+                   max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 120), st.integers(0, 3000), _events),
+                min_size=1, max_size=3),
+       st.sets(st.sampled_from(["arrangement_missed:arr1:1", "benefit_stopped_call:2026-10"])))
+def test_never_two_steps_with_one_idempotency_key(rows, done):
+    ts = tuple(tenancy(days, str(a), tid=i, events=tuple(ev),
+                       case=case({"reminder_friendly": 6}, reactions_done=frozenset(done)))
+               for i, (days, a, ev) in enumerate(rows))
+    d = decide(FLOW, household(*ts), TODAY)
+    keys = [(s.tenancy_id, s.reaction_key or s.step.id) for s in d.steps]
+    assert len(keys) == len(set(keys))  # the shell's msg:/task: keys are built from these
+    assert not {k for _, k in keys} & done  # a reaction already done is never repeated

@@ -86,3 +86,42 @@ def euro(value: Any) -> str:
     text = f"{value:,.2f}"  # 1,234.56
     text = text.replace(",", "_").replace(".", ",").replace("_", ".")
     return f"€ {text}"
+
+
+ACTION_FORM_TEMPLATE = "admin/vroeg/action_form.html"
+
+
+def form_action(model_admin: Any, request: HttpRequest, queryset: Any, *, form_class: Any,
+                action_name: str, title: str, submit_label: str, intro: str = "",
+                items: list[str] | None = None,
+                apply: Any) -> Any:
+    """An admin action that asks for a small form first (a reason, an outcome, a date).
+
+    Shows the form for the selected objects; on submit calls ``apply(obj, data)`` for
+    each object inside its own try, reporting each result. ``apply`` returns a message
+    or raises ValueError with a text for the person."""
+    from django.contrib import messages
+    from django.contrib.admin import helpers
+    from django.template.response import TemplateResponse
+
+    objs = list(queryset)
+    if "apply" in request.POST:
+        form = form_class(request.POST)
+        if form.is_valid():
+            for obj in objs:
+                try:
+                    text = apply(obj, form.cleaned_data)
+                except ValueError as exc:
+                    model_admin.message_user(request, f"{obj}: {exc}", messages.ERROR)
+                else:
+                    model_admin.message_user(request, f"{obj}: {text}", messages.SUCCESS)
+            return None
+    else:
+        form = form_class()
+    context = {**model_admin.admin_site.each_context(request), "opts": model_admin.opts,
+               "title": title, "form": form, "intro": intro,
+               "items": items if items is not None else [str(o) for o in objs],
+               "action_name": action_name, "submit_label": submit_label,
+               "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+               "pks": [o.pk for o in objs], "media": model_admin.media}
+    return TemplateResponse(request, ACTION_FORM_TEMPLATE, context)

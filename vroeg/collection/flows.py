@@ -25,14 +25,16 @@ def load_flow_file(path: str | Path) -> Flow:
     if not isinstance(data, dict):
         raise FlowError(f"{p}: verwacht een mapping / expected a mapping at the top")
     flow = load_flow(data, source=p.name)
-    for n, step in enumerate(flow.steps):
-        if step.action != "message":
+    places = [*(f"steps[{n}]" for n in range(len(flow.steps))),
+              *(f"reactions[{n}]" for n in range(len(flow.reactions)))]
+    for where, step in zip(places, flow.all_steps(), strict=True):
+        if not step.is_communication:
             continue
         for channel in step.channels:
             try:
                 template_keys(step.template, None if channel == "preferred" else channel)
             except RenderError as exc:
-                raise FlowError(f"{p.name}: steps[{n}] ({step.id}): {exc}") from exc
+                raise FlowError(f"{p.name}: {where} ({step.id}): {exc}") from exc
     return flow
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import bisect
 import random
 import unicodedata
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -210,6 +211,9 @@ class DemoTenancy:
             "beginsaldo": _fmt_cents(self.opening_cents),
             "beginsaldo_datum": self.opening_on.isoformat(),
             "betaaldag": "",
+            # About 4 in 10 social-rent households get huurtoeslag; only for a home.
+            "huurtoeslag": ("ja" if zlib.crc32(self.code.encode()) % 100 < 40 else "nee")
+            if self.unit_kind == "woning" else "",
         }
         assert tuple(row) == TENANCY_COLUMNS
         return row

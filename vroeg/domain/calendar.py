@@ -95,28 +95,40 @@ def due_dates_between(after: date, through: date, due_day: int) -> list[date]:
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
 
 
-def next_send_slot(decided_on: date, now: datetime | None = None) -> datetime:
+def may_contact(d: date, *, sundays: bool = False, holidays: bool = False) -> bool:
+    """Whether a day allows contact; by default not on Sundays or public holidays."""
+    return (sundays or d.weekday() != 6) and (holidays or not is_holiday(d))
+
+
+def next_send_slot(decided_on: date, now: datetime | None = None, *,
+                   start: time = SEND_FROM, until: time = SEND_UNTIL,
+                   sundays: bool = False, holidays: bool = False) -> datetime:
     """The first allowed instant to send a message decided on `decided_on`.
 
-    Sending is allowed 08:00-21:00 Amsterdam time, not on Sundays or holidays.
-    `now` (aware) lets a run that starts mid-day send at once when allowed.
+    Sending is allowed `start`-`until` Amsterdam time (08:00-21:00), not on Sundays or
+    holidays unless allowed. `now` (aware) lets a run that starts mid-day send at once
+    when allowed.
     """
+    first = max(start, DEFAULT_SEND_TIME) if start < until else start
     d = decided_on
-    start = datetime.combine(d, DEFAULT_SEND_TIME, AMSTERDAM)
+    slot = datetime.combine(d, first, AMSTERDAM)
     if now is not None:
         local = now.astimezone(AMSTERDAM)
-        if local.date() == d and local.time() > DEFAULT_SEND_TIME:
-            start = local
+        if local.date() == d and local.time() > first:
+            slot = local
     while True:
-        if may_contact_on(start.date()) and SEND_FROM <= start.time() < SEND_UNTIL:
-            return start
-        d = start.date() + timedelta(days=1)
-        start = datetime.combine(d, DEFAULT_SEND_TIME, AMSTERDAM)
+        if may_contact(slot.date(), sundays=sundays, holidays=holidays) \
+                and start <= slot.time() < until:
+            return slot
+        d = slot.date() + timedelta(days=1)
+        slot = datetime.combine(d, first, AMSTERDAM)
 
 
-def in_send_window(instant: datetime) -> bool:
+def in_send_window(instant: datetime, *, start: time = SEND_FROM, until: time = SEND_UNTIL,
+                   sundays: bool = False, holidays: bool = False) -> bool:
     local = instant.astimezone(AMSTERDAM)
-    return may_contact_on(local.date()) and SEND_FROM <= local.time() < SEND_UNTIL
+    return may_contact(local.date(), sundays=sundays, holidays=holidays) \
+        and start <= local.time() < until
 
 
 # --- TARGET2 (SEPA settlement days) ----------------------------------------------------

@@ -55,7 +55,7 @@ def is_debt(p: Posting) -> bool:
     return p.amount > 0 and p.kind != "reversal"
 
 
-class _CreditTimeline:
+class CreditTimeline:
     """Cumulative credits over time (payments minus reversals)."""
 
     def __init__(self, postings: Iterable[Posting]) -> None:
@@ -91,7 +91,7 @@ class _CreditTimeline:
 def debts(postings: Sequence[Posting], as_of: date) -> list[Debt]:
     """Every debt booked through `as_of`, oldest due first, with its state on `as_of`."""
     booked = [p for p in postings if p.booked_on <= as_of]
-    timeline = _CreditTimeline(booked)
+    timeline = CreditTimeline(booked)
     pool = timeline.at(as_of)
     owed = sorted((p for p in booked if is_debt(p)),
                   key=lambda p: (p.due_on or p.booked_on, p.booked_on))

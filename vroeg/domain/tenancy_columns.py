@@ -42,5 +42,6 @@ OPTIONAL = (
     "beginsaldo",             # opening balance (owed > 0, credit < 0), 0.00
     "beginsaldo_datum",       # date of the opening balance; charges start after it
     "betaaldag",              # day of month 1-31 the household's income arrives
+    "huurtoeslag",            # housing benefit: ja/nee (yes/no); empty: not known
 )
 ALL = REQUIRED + OPTIONAL

@@ -92,6 +92,7 @@ class TenancyRecord:
     opening_balance: Decimal = Decimal("0.00")
     opening_balance_on: date | None = None
     payday: int | None = None      # household: day of month the income arrives
+    housing_benefit: str = ""      # huurtoeslag: "yes", "no" or "" (not known)
     line: int = field(default=0, compare=False)  # where it came from; not part of the data
 
     @property
@@ -127,6 +128,7 @@ COLUMN_OF = {
     "postal_city": "post_plaats", "language": "taal", "preferred_channel": "voorkeurskanaal",
     "restrictions": "beperkingen", "opening_balance": "beginsaldo",
     "opening_balance_on": "beginsaldo_datum", "payday": "betaaldag",
+    "housing_benefit": "huurtoeslag",
 }
 assert set(COLUMN_OF.values()) == set(ALL)
 
@@ -329,6 +331,10 @@ def parse_due_day(cell: str) -> int:
     return int(cell)
 
 
+YES_NO = {"ja": "yes", "j": "yes", "yes": "yes", "y": "yes", "1": "yes", "true": "yes",
+          "nee": "no", "n": "no", "no": "no", "0": "no", "false": "no"}
+
+
 def parse_payday(cell: str) -> int:
     if not cell.isascii() or not cell.isdigit() or not 1 <= int(cell) <= 31:
         raise _CellError(f"betaaldag moet 1-31 zijn / payday must be 1-31: {cell!r}")
@@ -476,6 +482,7 @@ _CELLS: dict[str, tuple[str, Callable[[str], object]]] = {
     "beginsaldo": ("opening_balance", parse_money),
     "beginsaldo_datum": ("opening_balance_on", parse_date),
     "betaaldag": ("payday", parse_payday),
+    "huurtoeslag": ("housing_benefit", _choice(YES_NO, "huurtoeslag (ja/nee)")),
 }
 assert set(_CELLS) == set(ALL)
 

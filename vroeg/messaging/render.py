@@ -41,7 +41,8 @@ from django.template import Context, Engine, TemplateDoesNotExist
 TEMPLATE_ROOT = Path(__file__).resolve().parent / "templates"
 LETTER_CSS = TEMPLATE_ROOT / "messages" / "letter.css"
 
-TEMPLATES = ("reminder_friendly", "reminder_second", "written_reminder")
+TEMPLATES = ("reminder_friendly", "reminder_second", "written_reminder", "arrangement_offer",
+             "fourteen_day_letter")
 CHANNELS = ("email", "sms", "letter")
 LANGUAGES = ("nl", "en")
 FALLBACK_LANGUAGE = "nl"
@@ -54,6 +55,16 @@ COMMON_KEYS = (
 )
 #: Extra keys per channel.
 CHANNEL_KEYS = {"email": (), "sms": (), "letter": ("postal",)}
+#: Channels a template exists for (default: all). The 14-day letter goes by post: its
+#: receipt must be provable (RULES-NL rule 10).
+TEMPLATE_CHANNELS = {"fourteen_day_letter": ("letter",)}
+#: Extra keys per template: the 14-day letter states the principal, the exact costs,
+#: the total and the deadline (RULES-NL rule 10); the offer an example arrangement.
+TEMPLATE_KEYS = {
+    "fourteen_day_letter": ("principal", "costs", "total", "sent_on", "received_on",
+                            "deadline"),
+    "arrangement_offer": ("offer_terms", "offer_instalment"),
+}
 #: Keys the corporation dict (settings.VROEG_CORPORATION) must hold.
 CORP_KEYS = ("name", "street", "postcode", "city", "phone", "email", "iban", "pay_url",
              "debt_help")
@@ -64,8 +75,9 @@ POSTAL_KEYS = ("street", "house_number", "postcode", "city")
 #: object to the municipal signal; default: "within 14 days of this letter").
 OPTIONAL_KEYS = ("debt_help", "object_by")
 
-_DECIMAL_KEYS = ("amount", "months_owed")
-_DATE_KEYS = ("oldest_due_on", "decided_on", "object_by")
+_DECIMAL_KEYS = ("amount", "months_owed", "principal", "costs", "total", "offer_instalment")
+_MONEY_KEYS = ("principal", "costs", "total", "offer_instalment")
+_DATE_KEYS = ("oldest_due_on", "decided_on", "object_by", "sent_on", "received_on", "deadline")
 
 _MISSING = "@@VROEG-MISSING:%s@@"
 _MISSING_RE = re.compile(r"@@VROEG-MISSING:([^@]*)@@")
@@ -105,19 +117,27 @@ def _template_exists(template: str) -> bool:
         and (TEMPLATE_ROOT / "messages" / template / FALLBACK_LANGUAGE).is_dir())
 
 
+def channels_of(template: str) -> tuple[str, ...]:
+    return TEMPLATE_CHANNELS.get(template, CHANNELS)
+
+
 def template_keys(template: str | None = None, channel: str | None = None) -> frozenset[str]:
     """The context keys render() requires.
 
     With a channel: the keys for that channel (a letter also needs ``postal``);
-    without one: the keys any channel may need (the union). All templates currently
-    need the same facts; the template argument is checked and kept for templates
-    that will need more. ``corp`` must hold CORP_KEYS and ``postal`` POSTAL_KEYS.
+    without one: the keys any channel may need (the union). Every template needs the
+    common facts; some need more (TEMPLATE_KEYS). ``corp`` must hold CORP_KEYS and
+    ``postal`` POSTAL_KEYS.
     """
     if template is not None and not _template_exists(template):
         raise RenderError(f"unknown message template {template!r} (known: {', '.join(TEMPLATES)})")
     if channel is not None and channel not in CHANNELS:
         raise RenderError(f"unknown channel {channel!r} (known: {', '.join(CHANNELS)})")
+    if template is not None and channel is not None and channel not in channels_of(template):
+        raise RenderError(f"template {template!r} has no {channel} version (only "
+                          f"{', '.join(channels_of(template))})")
     keys = set(COMMON_KEYS)
+    keys.update(TEMPLATE_KEYS.get(template or "", ()))
     for ch in (channel,) if channel else CHANNELS:
         keys.update(CHANNEL_KEYS[ch])
     return frozenset(keys)
@@ -336,6 +356,9 @@ def _prepare(template: str, channel: str, language: str, context: Mapping[str, A
     ctx["template"] = template
     ctx["channel"] = channel
     ctx["amount"] = format_money(raw["amount"], language)
+    for key in _MONEY_KEYS:
+        if isinstance(raw.get(key), Decimal):
+            ctx[key] = format_money(raw[key], language)
     ctx["months_owed"] = format_number(raw["months_owed"], language)
     for key in _DATE_KEYS:
         if isinstance(raw.get(key), dt.date):

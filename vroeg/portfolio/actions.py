@@ -22,11 +22,13 @@ import logging
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
 from django.db import connection, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from vroeg.audit.actions import audit, audit_many
 from vroeg.audit.models import AuditEvent
@@ -41,7 +43,14 @@ from vroeg.domain.tenancy_csv import (
     parse_tenancy_csv,
     row_hash,
 )
-from vroeg.portfolio.models import Household, ImportBatch, KnownPayer, PaymentMethod, Tenancy
+from vroeg.portfolio.models import (
+    Household,
+    ImportBatch,
+    KnownPayer,
+    PaymentMethod,
+    Tenancy,
+    TenancyEvent,
+)
 
 log = logging.getLogger("vroeg.portfolio")
 
@@ -104,8 +113,12 @@ def _household_values(rec: TenancyRecord) -> dict[str, Any]:
     return values
 
 
+_BENEFIT = {"yes": True, "no": False, "": None}
+
+
 def _tenancy_values(rec: TenancyRecord) -> dict[str, Any]:
     values = {name: getattr(rec, name) for name in TENANCY_MODEL_FIELDS}
+    values["housing_benefit"] = _BENEFIT[rec.housing_benefit]
     if rec.payment_reference:  # empty: keep the reference the tenancy has
         values["payment_reference"] = rec.payment_reference
     return values
@@ -152,8 +165,31 @@ def _load(model: Any, ids: Iterable[int]) -> dict[int, Any]:
 
 # --- the import --------------------------------------------------------------------------
 
-def import_tenancies(path: Path, *, actor: str = "system:import") -> TenancyImportResult:
-    """Import one tenancy CSV. Raises TenancyImportError (nothing written) on any error."""
+def _events(obj: Tenancy, values: dict[str, Any], on: date, source: str) -> list[TenancyEvent]:
+    """What a changed row tells the early warning: benefit stopped or started, a new rent."""
+    out = []
+    old, new = obj.housing_benefit, values["housing_benefit"]
+    if old is True and new is False:
+        out.append(TenancyEvent(tenancy_id=obj.pk, kind=TenancyEvent.Kind.BENEFIT_STOPPED, on=on,
+                                source=source))
+    elif old is False and new is True:
+        out.append(TenancyEvent(tenancy_id=obj.pk, kind=TenancyEvent.Kind.BENEFIT_STARTED, on=on,
+                                source=source))
+    old_rent = obj.net_rent + obj.service_costs
+    new_rent = values["net_rent"] + values["service_costs"]
+    if old_rent != new_rent:
+        out.append(TenancyEvent(tenancy_id=obj.pk, kind=TenancyEvent.Kind.RENT_CHANGED, on=on,
+                                source=source, details={"old_rent": str(old_rent),
+                                                        "new_rent": str(new_rent)}))
+    return out
+
+
+def import_tenancies(path: Path, *, actor: str = "system:import",
+                     on: date | None = None) -> TenancyImportResult:
+    """Import one tenancy CSV. Raises TenancyImportError (nothing written) on any error.
+    `on` is the business date of the import (the run's day): changes seen in the file
+    (benefit stopped, a new rent) are recorded as events of that date."""
+    on = on or timezone.localdate()
     path = Path(path)
     data = path.read_bytes()
     file_name = path.name
@@ -287,11 +323,13 @@ def import_tenancies(path: Path, *, actor: str = "system:import") -> TenancyImpo
         to_update: list[Tenancy] = []
         changed_fields: set[str] = set()
         drop_payers: list[tuple[int, str]] = []
+        events: list[TenancyEvent] = []
         for pk, obj in _load(Tenancy, stale_tenancies).items():
             rec = stale_tenancies[pk]
             values = _tenancy_values(rec)
             values["household_id"] = household_id[rec.household_code]
             changed = _changed(obj, values)
+            events += _events(obj, values, on, f"{file_name}:{rec.line}")
             for name, value in values.items():
                 setattr(obj, name, value)
             obj.row_hash = row_hash(rec)
@@ -317,6 +355,7 @@ def import_tenancies(path: Path, *, actor: str = "system:import") -> TenancyImpo
                 query |= Q(tenancy_id=tid, iban=iban)
             KnownPayer.objects.filter(query, linked_by=IMPORT_LINK, third_party=False).delete()
         insert_rows(KnownPayer, payers)
+        TenancyEvent.objects.bulk_create(events, ignore_conflicts=True, batch_size=_BATCH)
 
         audit_many(audit_rows)
         result = TenancyImportResult(
@@ -328,6 +367,27 @@ def import_tenancies(path: Path, *, actor: str = "system:import") -> TenancyImpo
     log.info("tenancy import %s: %d rows, %d created, %d updated, %d unchanged", file_name,
              result.rows, result.created, result.updated, result.unchanged)
     return result
+
+
+def set_care_flags(household: Household, *, actor: str, reason: str,
+                   vulnerable: bool | None = None,
+                   has_children: bool | None | str = "keep") -> list[str]:
+    """Staff set what the ERP does not know: a vulnerable household (a person first, the
+    flow's segment) and children in the household (extra care before a summons, rule
+    16). Never from profiling (rule 20), never sent to the municipality (rule 6)."""
+    changed = []
+    if vulnerable is not None and household.vulnerable != vulnerable:
+        household.vulnerable = vulnerable
+        changed.append("vulnerable")
+    if has_children != "keep" and household.has_children != has_children:
+        household.has_children = has_children  # type: ignore[assignment]
+        changed.append("has_children")
+    if changed:
+        with transaction.atomic():
+            household.save(update_fields=changed)
+            audit(actor, "household.care_flags", household,
+                  summary=f"{', '.join(changed)}: {reason}"[:300], changed=changed)
+    return changed
 
 
 def switch_to_transfer(tenancy_id: int, *, actor: str, reason: str) -> bool:
@@ -346,4 +406,5 @@ def switch_to_transfer(tenancy_id: int, *, actor: str, reason: str) -> bool:
 
 
 __all__ = ["TenancyImportError", "TenancyImportResult", "import_tenancies", "is_tenancy_csv",
+           "set_care_flags",
            "switch_to_transfer"]

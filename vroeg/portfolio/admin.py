@@ -27,7 +27,7 @@ from vroeg.audit.admin_mixins import AuditViewMixin, ReadOnlyAdminMixin, ReadOnl
 from vroeg.collection.models import Case, Pause, Task
 from vroeg.ledger.models import LedgerEntry
 from vroeg.ledger.queries import HALF_CENT
-from vroeg.portfolio.models import Household, ImportBatch, KnownPayer, Tenancy
+from vroeg.portfolio.models import Household, ImportBatch, KnownPayer, Tenancy, TenancyEvent
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 
@@ -146,9 +146,39 @@ class OpenTaskInline(ReadOnlyInline):
 @admin.register(Household)
 class HouseholdAdmin(AuditViewMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("code", "name", "postal_address", "postal_city", "preferred_channel",
-                    "tenancy_count", "letter_only", "needs_interpreter")
+                    "tenancy_count", "letter_only", "needs_interpreter", "vulnerable")
     list_filter = ("preferred_channel", "language", "letter_only", "needs_interpreter",
-                   "no_sms", "no_email")
+                   "no_sms", "no_email", "vulnerable", "has_children")
+    actions = ("mark_vulnerable", "unmark_vulnerable", "mark_children", "mark_no_children")
+
+    def has_care_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("portfolio.change_household")
+
+    def _care(self, request: HttpRequest, queryset: QuerySet[Household], **flags: Any) -> None:
+        from vroeg.audit.admin_mixins import staff_actor
+        from vroeg.portfolio.actions import set_care_flags
+
+        n = sum(1 for h in queryset if set_care_flags(
+            h, actor=staff_actor(request), reason="beheer / admin", **flags))
+        self.message_user(request, f"{n} huishouden(s) bijgewerkt / household(s) updated")
+
+    @admin.action(description="kwetsbaar: eerst persoonlijk contact / vulnerable: a person "
+                              "first", permissions=["care"])
+    def mark_vulnerable(self, request: HttpRequest, queryset: QuerySet[Household]) -> None:
+        self._care(request, queryset, vulnerable=True)
+
+    @admin.action(description="niet kwetsbaar / not vulnerable", permissions=["care"])
+    def unmark_vulnerable(self, request: HttpRequest, queryset: QuerySet[Household]) -> None:
+        self._care(request, queryset, vulnerable=False)
+
+    @admin.action(description="kinderen in het huishouden / children in the household",
+                  permissions=["care"])
+    def mark_children(self, request: HttpRequest, queryset: QuerySet[Household]) -> None:
+        self._care(request, queryset, has_children=True)
+
+    @admin.action(description="geen kinderen / no children", permissions=["care"])
+    def mark_no_children(self, request: HttpRequest, queryset: QuerySet[Household]) -> None:
+        self._care(request, queryset, has_children=False)
     search_fields = ("code", "name", "postal_postcode", "email", "mobile", "tenancies__code",
                      "tenancies__postcode")
     inlines = (TenancyInline, OpenTaskInline, PauseInline)
@@ -226,3 +256,14 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("imported_at", "file_name", "rows", "created", "updated", "unchanged")
     date_hierarchy = "imported_at"
     search_fields = ("file_name", "sha256")
+
+
+@admin.register(TenancyEvent)
+class TenancyEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What the ERP file told about a tenancy: benefit stopped, a new rent."""
+
+    list_display = ("on", "kind", "tenancy", "source")
+    list_select_related = ("tenancy",)
+    list_filter = ("kind",)
+    date_hierarchy = "on"
+    search_fields = ("tenancy__code", "source")

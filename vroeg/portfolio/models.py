@@ -37,6 +37,12 @@ class Household(models.Model):
     # Day of the month the household's income arrives (1-31; 29-31: the month's last
     # day). Unknown: settings.VROEG_DEFAULT_PAYDAY. A failed direct debit is retried
     # after it (RULES-NL rule 18/19).
+    # Set by staff, never from profiling (RULES-NL rule 20): a vulnerable household gets
+    # a person first (the flow's segment); children mean extra care before a summons.
+    vulnerable = models.BooleanField("kwetsbaar huishouden / vulnerable household",
+                                     default=False)
+    has_children = models.BooleanField("kinderen in huishouden / children in household",
+                                       null=True, blank=True)
     payday = models.PositiveSmallIntegerField(
         "betaaldag (inkomen) / payday", null=True, blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(31)])
@@ -83,6 +89,10 @@ class Tenancy(models.Model):
                                          blank=True)
     payment_reference = models.CharField("betalingskenmerk / payment reference", max_length=16,
                                          unique=True)
+    # Huurtoeslag, as the ERP knows it (None: not known). A change from yes to no is
+    # recorded as a TenancyEvent: a stopped benefit is an early-warning signal.
+    housing_benefit = models.BooleanField("huurtoeslag / housing benefit", null=True,
+                                          blank=True)
     opening_balance = models.DecimalField("beginsaldo / opening balance", max_digits=12,
                                           decimal_places=2, default=Decimal("0.00"))
     opening_balance_on = models.DateField("beginsaldo per / opening balance on", null=True,
@@ -135,3 +145,28 @@ class ImportBatch(models.Model):
     class Meta:
         verbose_name = "import huurcontracten / tenancy import"
         verbose_name_plural = "imports huurcontracten / tenancy imports"
+
+
+class TenancyEvent(models.Model):
+    """Something the ERP file told about a tenancy that matters for early warning:
+    housing benefit stopped, the rent changed (the yearly increase). Recorded by the
+    tenancy import when a row changes; read by the signal detection."""
+
+    class Kind(models.TextChoices):
+        BENEFIT_STOPPED = "benefit_stopped", "huurtoeslag gestopt / housing benefit stopped"
+        BENEFIT_STARTED = "benefit_started", "huurtoeslag gestart / housing benefit started"
+        RENT_CHANGED = "rent_changed", "huurprijs gewijzigd / rent changed"
+
+    tenancy = models.ForeignKey(Tenancy, on_delete=models.CASCADE, related_name="events",
+                                verbose_name="huurovereenkomst / tenancy")
+    kind = models.CharField("soort / kind", max_length=20, choices=Kind.choices)
+    on = models.DateField("datum / date")
+    details = models.JSONField("details", default=dict, blank=True)
+    source = models.CharField("bron / source", max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = "gebeurtenis / tenancy event"
+        verbose_name_plural = "gebeurtenissen / tenancy events"
+        ordering = ["on", "id"]
+        constraints = [models.UniqueConstraint(fields=["tenancy", "kind", "on"],
+                                               name="uniq_tenancy_event")]

@@ -22,11 +22,13 @@ from vroeg.collection.flows import active_flow
 from vroeg.collection.models import Case
 from vroeg.directdebit.actions import handle_returns
 from vroeg.domain.flow import Flow
+from vroeg.handover.actions import build_missing_dossiers
 from vroeg.home import reports
 from vroeg.ledger.actions import post_charges, post_opening_balances
 from vroeg.ledger.queries import balance_of
 from vroeg.messaging.dispatch import dispatch_pending
 from vroeg.messaging.models import Message
+from vroeg.municipal.actions import deliver_signals
 from vroeg.runs.clock import run_clock, today
 from vroeg.runs.ingest import ingest_inbox
 from vroeg.runs.models import DayRun
@@ -111,7 +113,7 @@ def run_day(day: date, progress: Progress | None = None,
         timing[name] = round(time.perf_counter() - timing[name], 3)
 
     stage("ingest")
-    files = ingest_inbox()
+    files = ingest_inbox(on=day)
     done("ingest")
     if files:
         refused = sum(1 for f in files if f.status == "refused")
@@ -134,11 +136,13 @@ def run_day(day: date, progress: Progress | None = None,
     stage("dispatch")
     sent = dispatch_pending(now, still_needed=still_needed_factory(day, flow)) if dispatch \
         else None
+    delivered = deliver_signals(day)  # municipal signals decided today (or still waiting)
+    build_missing_dossiers()  # hand-over proposals a person will look at
     done("dispatch")
     stage("report")
     report = build_report(day=day, rerun=rerun, files=files, opening=opening, charges=charges,
                           matched=matched, decided=decided, sent=sent, flow=flow,
-                          dd_returns=dd_returns)
+                          dd_returns=dd_returns, delivered=delivered)
     done("report")
     report["timing_seconds"] = timing
     stored = report

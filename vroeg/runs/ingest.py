@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from vroeg.banking.actions import import_bank_file, move_to_rejected
@@ -29,7 +30,7 @@ class FileOutcome:
     warnings: tuple[str, ...] = ()  # e.g. a statement whose balances do not add up
 
 
-def import_file(path: Path, actor: str = "system:import") -> FileOutcome:
+def import_file(path: Path, actor: str = "system:import", on: date | None = None) -> FileOutcome:
     """Import one file of any supported kind; never raises for bad content."""
     try:
         head = path.read_bytes()[:4096]
@@ -38,7 +39,7 @@ def import_file(path: Path, actor: str = "system:import") -> FileOutcome:
                            f"niet te lezen / cannot read: {exc.strerror}")
     if is_tenancy_csv(head):
         try:
-            r = import_tenancies(path, actor=actor)
+            r = import_tenancies(path, actor=actor, on=on)
         except TenancyImportError as exc:
             return FileOutcome(path.name, "tenancies", "refused", str(exc))
         status = "imported" if (r.created or r.updated) else "unchanged"
@@ -73,10 +74,10 @@ def _move_done(path: Path) -> None:
     shutil.move(str(path), target)
 
 
-def ingest_inbox(actor: str = "system:run") -> list[FileOutcome]:
+def ingest_inbox(actor: str = "system:run", on: date | None = None) -> list[FileOutcome]:
     outcomes = []
     for path in pending_files():
-        outcome = import_file(path, actor=actor)
+        outcome = import_file(path, actor=actor, on=on)
         if outcome.status == "refused":
             move_to_rejected(path, outcome.detail)
         elif outcome.status == "held":

@@ -59,7 +59,8 @@ def arrears_position(day: date) -> dict[str, Any]:
 
 def build_report(*, day: date, rerun: bool, files: list[FileOutcome], opening: PostingResult,
                  charges: PostingResult, matched: MatchRun, decided: EvaluationResult,
-                 sent: Any, flow: Flow, dd_returns: Any = None) -> dict[str, Any]:
+                 sent: Any, flow: Flow, dd_returns: Any = None,
+                 delivered: Any = None) -> dict[str, Any]:
     sent_by_channel = dict(getattr(sent, "sent", {}) or {})
     unmatched = BankTransaction.objects.filter(status=TxnStatus.UNMATCHED).aggregate(
         n=Count("id"), s=Sum("amount"))
@@ -101,6 +102,21 @@ def build_report(*, day: date, rerun: bool, files: list[FileOutcome], opening: P
         },
         "tasks": {"created": dict(decided.tasks),
                   "open": Task.objects.filter(status=Task.Status.OPEN).count()},
+        "decisions": {
+            "segments": dict(decided.segments), "paused": decided.paused,
+            "waiting_for_a_legal_gate": dict(decided.waiting),
+            "skipped": dict(decided.skipped), "weekly_cap": decided.capped,
+            "refused_by_state": decided.refused[:50],
+        },
+        "municipal_signals": {
+            "decided": decided.municipal_signals,
+            "delivered": int(getattr(delivered, "sent", 0) or 0),
+            "failed": int(getattr(delivered, "failed", 0) or 0),
+            "ready": _count("municipal.MunicipalSignal", status="ready"),
+        },
+        "handover": {"proposed": decided.handover_proposals,
+                     "awaiting_decision": _count("handover.HandoverProposal",
+                                                 status="proposed")},
         "queues": {"unmatched_payments": unmatched["n"] or 0,
                    "held_bank_files": BankFile.objects.filter(
                        status=BankFile.Status.HELD).count(),
@@ -115,7 +131,9 @@ def build_report(*, day: date, rerun: bool, files: list[FileOutcome], opening: P
                   + matched.unmatched
                   + decided.cases_opened + decided.cases_closed + sum(decided.messages.values())
                   + sum(decided.tasks.values()) + sum(sent_by_channel.values())
-                  + sum(decided.signals.values())
+                  + sum(decided.signals.values()) + decided.municipal_signals
+                  + decided.handover_proposals + sum(decided.skipped.values())
+                  + int(getattr(delivered, "sent", 0) or 0)
                   + (dd_returns.handled + dd_returns.settled if dd_returns is not None else 0))
     report["nothing_new"] = new_things == 0
     return report
@@ -159,6 +177,7 @@ def format_report(r: dict[str, Any]) -> str:
         + f"; {m['cancelled']} geannuleerd/cancelled, {m['pending']} wachtend/pending",
         "Taken / staff tasks:       nieuw/new " + _counts(t["created"]) + f"; open {t['open']}",
         _direct_debit_line(r.get("direct_debit") or {}),
+        _legal_line(r),
         f"Achterstand / arrears:     EUR {a['total']} = {a['percent_of_rent_roll']}% van de "
         f"jaarhuur / of the annual rent roll (EUR {a['annual_rent_roll']})",
         f"  {a['tenancies_in_arrears']} huurovereenkomsten/tenancies, "
@@ -188,6 +207,22 @@ def _direct_debit_line(d: dict[str, Any]) -> str:
             f"poging/retry planned, {d.get('stopped', 0)} incasso gestopt/stopped, "
             f"{d.get('refunded', 0)} terugboeking/refund; {d.get('settled', 0)} incasso's "
             "ontvangen/collections settled")
+
+
+def _legal_line(r: dict[str, Any]) -> str:
+    s, h, d = r.get("municipal_signals") or {}, r.get("handover") or {}, r.get("decisions") or {}
+    waiting = d.get("waiting_for_a_legal_gate") or {}
+    return (f"Vroegsignalen / municipal signals: {s.get('decided', 0)} besloten/decided, "
+            f"{s.get('delivered', 0)} verstuurd/delivered, {s.get('ready', 0)} klaar/ready; "
+            f"overdracht / hand-over: {h.get('proposed', 0)} voorgesteld/proposed, "
+            f"{h.get('awaiting_decision', 0)} wacht op besluit/awaiting a decision; "
+            f"wacht op wettelijke voorwaarde / waiting for a legal gate: {_counts(waiting)}")
+
+
+def _count(model: str, **filters: Any) -> int:
+    from django.apps import apps
+
+    return apps.get_model(model).objects.filter(**filters).count()
 
 
 def _counts(c: dict[str, int]) -> str:

@@ -1,0 +1,259 @@
+"""Gathering the facts `decide` needs, for many tenancies at once, in bulk queries.
+
+Read-only: nothing here writes. The result is one frozen HouseholdSnapshot per
+household (vroeg/domain/flow/snapshot.py) plus the new early-warning signals.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Q
+
+from vroeg.collection.models import Arrangement, Case, CaseStep, Evidence, Pause, Signal
+from vroeg.domain import arrangements as arr
+from vroeg.domain.flow import Contact, HouseholdSnapshot, OpenCase, TenancySnapshot
+from vroeg.domain.flow import Pause as PauseFacts
+from vroeg.domain.ledger import Posting, age
+from vroeg.domain.legal.wgs import Proof, SignalEvidence
+from vroeg.domain.signals import RentChange, SignalFact, TenancyEvent, detect
+from vroeg.ledger.models import LedgerEntry
+from vroeg.ledger.queries import owing_balances
+from vroeg.messaging.models import Message
+from vroeg.portfolio.models import Household, Tenancy
+from vroeg.portfolio.models import TenancyEvent as TenancyEventRow
+
+# A signal seen in the last days still counts as an event a reaction answers: the
+# reaction may have lost to a heavier message that day (one message a day).
+EVENT_DAYS = 7
+CHUNK = 900  # SQLite's limit on query parameters
+
+
+def chunks(ids: list[int], size: int = CHUNK) -> Iterator[list[int]]:
+    for i in range(0, len(ids), size):
+        yield ids[i:i + size]
+
+
+def tenancies_to_evaluate(run_on: date, touched: Iterable[int]) -> set[int]:
+    """In arrears, with an open case, or with ledger activity today: the rest has nothing
+    to do."""
+    ids = set(owing_balances(run_on))
+    ids.update(Case.objects.filter(status=Case.Status.OPEN).values_list("tenancy_id", flat=True))
+    ids.update(LedgerEntry.objects.filter(booked_on=run_on).values_list("tenancy_id", flat=True))
+    ids.update(touched)
+    return ids
+
+
+@dataclass
+class Facts:
+    """Everything gathered for one run day."""
+
+    tenancies: dict[int, Tenancy]
+    households: dict[int, HouseholdSnapshot] = field(default_factory=dict)
+    new_signals: dict[int, list[tuple[int, SignalFact]]] = field(default_factory=dict)
+    open_cases: dict[int, Case] = field(default_factory=dict)  # by tenancy id
+    arrangements: dict[int, Arrangement] = field(default_factory=dict)  # active, by case id
+    arrangement_states: dict[int, arr.ArrangementStatus] = field(default_factory=dict)
+
+
+def _postings(ids: list[int], run_on: date) -> dict[int, list[Posting]]:
+    out: dict[int, list[Posting]] = defaultdict(list)
+    for chunk in chunks(ids):
+        rows = (LedgerEntry.objects.filter(tenancy_id__in=chunk, booked_on__lte=run_on)
+                .values_list("tenancy_id", "kind", "amount", "booked_on", "due_on",
+                             "return_reason", "source_key"))
+        for tid, kind, amount, booked_on, due_on, reason, key in rows:
+            out[tid].append(Posting(kind, amount, booked_on, due_on, reason, key))
+    return out
+
+
+def _evidence(case_ids: list[int]) -> dict[int, dict[str, list[Evidence]]]:
+    out: dict[int, dict[str, list[Evidence]]] = defaultdict(lambda: defaultdict(list))
+    for chunk in chunks(case_ids):
+        for ev in Evidence.objects.filter(case_id__in=chunk).order_by("on", "id"):
+            out[ev.case_id][ev.kind].append(ev)
+    return out
+
+
+def _proof(rows: list[Evidence]) -> Proof | None:
+    """The latest proof of a kind (the written reminder that counts is the last one)."""
+    return Proof(rows[-1].on, rows[-1].note) if rows else None
+
+
+def signal_evidence(by_kind: dict[str, list[Evidence]]) -> SignalEvidence:
+    objection = by_kind.get(Evidence.Kind.OBJECTION, [])
+    return SignalEvidence(
+        contact_attempt=_proof(by_kind.get(Evidence.Kind.CONTACT_ATTEMPT, [])),
+        debt_help_referral=_proof(by_kind.get(Evidence.Kind.DEBT_HELP_REFERRAL, [])),
+        written_reminder=_proof(by_kind.get(Evidence.Kind.WRITTEN_REMINDER, [])),
+        objection_offer=_proof(by_kind.get(Evidence.Kind.OBJECTION_OFFER, [])),
+        objected_on=objection[0].on if objection else None,
+        objection_note=objection[0].note if objection else "")
+
+
+def _active_pauses(run_on: date) -> tuple[dict[int, PauseFacts], dict[int, PauseFacts]]:
+    by_tenancy: dict[int, PauseFacts] = {}
+    by_household: dict[int, PauseFacts] = {}
+    for p in Pause.objects.filter(starts_on__lte=run_on).filter(
+            Q(ends_on__isnull=True) | Q(ends_on__gte=run_on)).order_by("starts_on", "id"):
+        facts = PauseFacts(reason=p.reason, kind=p.kind, until=p.ends_on)
+        # Debt help outranks a plain pause: it also stops costs and bailiff steps.
+        target = by_tenancy if p.tenancy_id else by_household
+        key = p.tenancy_id or p.household_id
+        assert key is not None
+        if key not in target or facts.debt_help:
+            target[key] = facts
+    return by_tenancy, by_household
+
+
+def _schedule(a: Arrangement) -> arr.Schedule:
+    return arr.Schedule(arrears=a.total, agreed_on=a.agreed_on, instalments=tuple(
+        arr.Instalment(i.number, i.due_on, i.amount) for i in a.instalments.all()))
+
+
+def _contact(h: Household) -> Contact:
+    return Contact(preferred_channel=h.preferred_channel, has_email=bool(h.email),
+                   has_mobile=bool(h.mobile), has_postal=True, letter_only=h.letter_only,
+                   no_email=h.no_email, no_sms=h.no_sms)
+
+
+def gather(run_on: date, ids: list[int], *, has_agreement=lambda city: True) -> Facts:
+    """The snapshots for these tenancies on `run_on`, in a fixed number of queries per
+    chunk of tenancies (no query per tenancy)."""
+    tenancies = {t.pk: t for chunk in chunks(ids)
+                 for t in Tenancy.objects.filter(pk__in=chunk).select_related("household")}
+    facts = Facts(tenancies=tenancies)
+    postings = _postings(ids, run_on)
+    open_cases = {c.tenancy_id: c for chunk in chunks(ids)
+                  for c in Case.objects.filter(tenancy_id__in=chunk, status=Case.Status.OPEN)}
+    facts.open_cases = open_cases
+    case_ids = [c.pk for c in open_cases.values()]
+    steps_taken: dict[int, dict[str, date]] = defaultdict(dict)
+    reactions_done: dict[int, set[str]] = defaultdict(set)
+    for chunk in chunks(case_ids):
+        for case_id, step, taken_on in CaseStep.objects.filter(case_id__in=chunk).values_list(
+                "case_id", "step", "taken_on"):
+            if ":" in step:
+                reactions_done[case_id].add(step)
+            else:
+                steps_taken[case_id][step] = taken_on
+    evidence = _evidence(case_ids)
+    pending_handover: set[int] = set()
+    if case_ids:
+        from vroeg.handover.models import HandoverProposal
+
+        for chunk in chunks(case_ids):
+            pending_handover.update(HandoverProposal.objects.filter(
+                case_id__in=chunk).exclude(status=HandoverProposal.Status.WITHDRAWN)
+                .values_list("case_id", flat=True))
+    active_arrangements: dict[int, Arrangement] = {}
+    for chunk in chunks(case_ids):
+        for a in Arrangement.objects.filter(case_id__in=chunk,
+                                            status=Arrangement.Status.ACTIVE) \
+                .prefetch_related("instalments"):
+            active_arrangements[a.case_id] = a
+    facts.arrangements = active_arrangements
+    known: set[tuple[int, str, str]] = set()
+    recent_events: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    since = run_on - timedelta(days=EVENT_DAYS)
+    for chunk in chunks(ids):
+        for tid, kind, key, detected_on in Signal.objects.filter(tenancy_id__in=chunk) \
+                .values_list("tenancy_id", "kind", "key", "detected_on"):
+            known.add((tid, kind, key))
+            if detected_on >= since:
+                recent_events[tid].append((kind, key))
+    events: dict[int, list[TenancyEvent]] = defaultdict(list)
+    rent_changes: dict[int, list[RentChange]] = defaultdict(list)
+    for chunk in chunks(ids):
+        for e in TenancyEventRow.objects.filter(tenancy_id__in=chunk, on__lte=run_on):
+            if e.kind == TenancyEventRow.Kind.RENT_CHANGED:
+                try:
+                    rent_changes[e.tenancy_id].append(RentChange(
+                        e.on, Decimal(e.details["old_rent"]), Decimal(e.details["new_rent"])))
+                except (KeyError, ValueError, ArithmeticError):
+                    continue  # an event without the amounts tells nothing about them
+            else:
+                events[e.tenancy_id].append(TenancyEvent(e.kind, e.on, e.source))
+    pause_t, pause_h = _active_pauses(run_on)
+    households = {t.household_id for t in tenancies.values()}
+    messaged_today: set[int] = set()
+    week: dict[int, int] = {}
+    for chunk in chunks(sorted(households)):
+        rows = (Message.objects.filter(household_id__in=chunk, decided_on__gte=run_on -
+                                       timedelta(days=6), decided_on__lte=run_on)
+                .exclude(status=Message.Status.CANCELLED).values("household_id", "decided_on")
+                .annotate(n=Count("id")))
+        for row in rows:
+            if row["decided_on"] == run_on:
+                messaged_today.add(row["household_id"])
+            else:
+                week[row["household_id"]] = week.get(row["household_id"], 0) + row["n"]
+    year_ago = run_on - timedelta(days=365)
+    prior: dict[int, int] = {}
+    for chunk in chunks(ids):
+        prior.update(Case.objects.filter(tenancy_id__in=chunk, status=Case.Status.CLOSED,
+                                         closed_on__gte=year_ago).values("tenancy_id")
+                     .annotate(n=Count("id")).values_list("tenancy_id", "n"))
+
+    by_household: dict[int, list[TenancySnapshot]] = defaultdict(list)
+    for tid in ids:
+        t = tenancies[tid]
+        ps = postings.get(tid, [])
+        monthly = t.net_rent + t.service_costs
+        ageing = age(ps, run_on, monthly)
+        case = open_cases.get(tid)
+        statuses = []
+        arrangement_state = None
+        if case is not None and case.pk in active_arrangements:
+            a = active_arrangements[case.pk]
+            try:
+                status = arr.compliance(_schedule(a), ps, run_on, arrangement_id=a.pk)
+            except ValueError:
+                status = None  # a schedule that no longer adds up: staff see it in the admin
+            if status is not None:
+                statuses.append(status)
+                facts.arrangement_states[case.pk] = status
+                arrangement_state = ("on_track" if status.state == arr.ON_TRACK else
+                                     "completed" if status.state == arr.COMPLETED else "broken")
+        found = detect(ps, run_on, events=events.get(tid, ()),
+                       rent_changes=rent_changes.get(tid, ()), arrangements=statuses)
+        fresh = [f for f in found if (tid, f.kind, f.key) not in known]
+        if fresh:
+            facts.new_signals.setdefault(t.household_id, []).extend((tid, f) for f in fresh)
+        recent = [*recent_events.get(tid, []), *((f.kind, f.key) for f in fresh)]
+        by_kind = evidence.get(case.pk, {}) if case is not None else {}
+        sent = by_kind.get(Evidence.Kind.SIGNAL_SENT, [])
+        letters = by_kind.get(Evidence.Kind.FOURTEEN_DAY_LETTER, [])
+        by_household[t.household_id].append(TenancySnapshot(
+            tenancy_id=tid, monthly_rent=monthly, balance=ageing.balance,
+            arrears=ageing.arrears, oldest_due_on=ageing.oldest_due_on,
+            days_overdue=ageing.days_overdue, months_owed=ageing.months_owed,
+            signals=frozenset(f.kind for f in found), events=tuple(recent),
+            open_case=OpenCase(
+                case.pk, steps_taken.get(case.pk, {}), state=case.state,
+                reactions_done=frozenset(reactions_done.get(case.pk, ())),
+                evidence=signal_evidence(by_kind),
+                signal_sent_on=sent[0].on if sent else None,
+                fourteen_day_letter_on=letters[-1].on if letters else None,
+                handover_pending=case.pk in pending_handover,
+                segment=case.segment) if case else None,
+            pause=pause_t.get(tid), start_on=t.start_on, prior_cases_12m=prior.get(tid, 0),
+            arrangement=arrangement_state))
+
+    for hid, snaps in by_household.items():
+        h = tenancies[snaps[0].tenancy_id].household
+        facts.households[hid] = HouseholdSnapshot(
+            household_id=hid, contact=_contact(h), tenancies=tuple(snaps),
+            messaged_on=frozenset({run_on}) if hid in messaged_today else frozenset(),
+            messages_last_7_days=week.get(hid, 0), pause=pause_h.get(hid),
+            vulnerable=h.vulnerable, children=h.has_children,
+            municipality_has_agreement=all(has_agreement(tenancies[s.tenancy_id].city)
+                                           for s in snaps))
+    return facts
+
+
+__all__ = ["EVENT_DAYS", "Facts", "chunks", "gather", "signal_evidence", "tenancies_to_evaluate"]
