@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 from datetime import date
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -17,6 +18,7 @@ from vroeg.collection.actions import complete_task, record_objection
 from vroeg.collection.models import Case, CaseTransition, Evidence, Task
 from vroeg.handover.actions import approve
 from vroeg.handover.models import HandoverProposal
+from vroeg.ledger.models import LedgerEntry
 from vroeg.messaging.models import Message
 from vroeg.municipal.models import MunicipalSignal
 
@@ -121,3 +123,39 @@ def test_an_objection_skips_the_signal_but_not_the_letter(never_pays):
     assert case.steps.get(step="municipal_signal").action == "skipped"
     assert not MunicipalSignal.objects.filter(case=case).exists()
     assert report["municipal_signals"]["delivered"] == 0
+
+
+def test_a_landlord_that_charges_costs_books_them_the_day_after_the_deadline(never_pays,
+                                                                            settings,
+                                                                            tmp_path):
+    flow = (settings.BASE_DIR / "flows" / "sociaal-incasseren.yaml").read_text("utf-8")
+    mine = tmp_path / "met-kosten.yaml"
+    mine.write_text(flow.replace("charge_collection_costs: false",
+                                 "charge_collection_costs: true"), "utf-8")
+    settings.VROEG_FLOW_FILE = str(mine)
+    run(D(2026, 7, 22))
+    complete_task(Task.objects.get(tenancy__code="OVK-00001", kind="call"),
+                  outcome="no_answer", actor="staff:anna", on=D(2026, 7, 22))
+    run(D(2026, 9, 3))
+    assert not LedgerEntry.objects.filter(kind="costs").exists()  # the deadline itself
+    assert run(D(2026, 9, 4))["ledger"]["collection_costs"] == 1
+    costs = LedgerEntry.objects.get(kind="costs")
+    assert (costs.tenancy.code, costs.amount, costs.booked_on) == ("OVK-00001",
+                                                                  Decimal("210.00"),
+                                                                  D(2026, 9, 4))
+    run(D(2026, 9, 30))
+    assert LedgerEntry.objects.filter(kind="costs").count() == 1  # once per case
+
+
+def test_a_fourteen_day_letter_sent_late_counts_its_term_from_the_day_it_goes_out():
+    from vroeg.messaging.dispatch import message_context
+
+    msg = Message(template="fourteen_day_letter", channel="letter", decided_on=D(2026, 12, 18),
+                  context={"sent_on": "2026-12-18", "received_on": "2026-12-22",
+                           "deadline": "2027-01-05", "delivery_working_days": 2})
+    ctx = message_context(msg, D(2026, 12, 23))  # held five days (a catch-up)
+    # Sent Wed 23 Dec: received Mon 28 Dec (24 Dec, then the holidays and the weekend),
+    # 14 days: Mon 11 Jan 2027.
+    assert (ctx["sent_on"], ctx["received_on"], ctx["deadline"]) == (
+        D(2026, 12, 23), D(2026, 12, 28), D(2027, 1, 11))
+    assert message_context(msg, D(2026, 12, 18))["deadline"] == "2027-01-05"

@@ -65,6 +65,30 @@ def record_evidence(case: Case, kind: str, *, on: date, note: str, actor: str, s
     return ev
 
 
+def record_message_evidence(message: Any, sent_on: date, *, actor: str = "system:dispatch",
+                            context: dict[str, Any] | None = None) -> int:
+    """The evidence a sent message proves (its context's "_evidence" list), dated the
+    day it went out. The 14-day letter also stores its figures (principal, costs,
+    deadline as rendered). Returns how many were recorded."""
+    items = (message.context or {}).get("_evidence") or []
+    if not items or message.case_id is None:
+        return 0
+    ctx = context or message.context or {}
+    case = Case.objects.get(pk=message.case_id)
+    n = 0
+    for item in items:
+        details: dict[str, Any] = {"channel": message.channel, "template": message.template}
+        note = str(item.get("note") or item["kind"])
+        if item["kind"] == Evidence.Kind.FOURTEEN_DAY_LETTER:
+            details.update({k: str(ctx[k]) for k in ("principal", "costs", "total", "sent_on",
+                                                     "received_on", "deadline") if k in ctx})
+            note = f"{note}; termijn tot en met / deadline {details.get('deadline', '?')}"
+        record_evidence(case, item["kind"], on=sent_on, actor=actor,
+                        source=f"message:{message.pk}", note=note, details=details)
+        n += 1
+    return n
+
+
 def open_case_of(tenancy_id: int) -> Case | None:
     return Case.objects.filter(tenancy_id=tenancy_id, status=Case.Status.OPEN).first()
 

@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 
 from vroeg.audit.models import AuditEvent
-from vroeg.collection.actions import move_case, record_evidence
+from vroeg.collection.actions import move_case
 from vroeg.collection.debt_help import debt_help_for
 from vroeg.collection.models import Case, CaseStep, Evidence, Signal, Task
 from vroeg.collection.snapshots import Facts
@@ -35,6 +35,8 @@ from vroeg.messaging.render import base_context, jsonable_context, render
 from vroeg.portfolio.models import Household, Tenancy
 
 ACTOR = "system:run"
+#: Message.context key: the evidence the message proves once it is sent.
+EVIDENCE_KEY = "_evidence"
 # Days the written reminder gives to object to the municipal signal (RULES-NL rule 5).
 SIGNAL_OBJECTION_DAYS = 14
 # An arrangement offer proposes at most this many monthly instalments (rule 13).
@@ -120,6 +122,14 @@ def _send_message(sd: StepDecision, case: Case, household: Household, tenancy: T
     if sd.step.action == ARRANGEMENT_OFFER:
         ctx.update(_offer_context(snap))
     ctx["fallback_channels"] = list(sd.fallbacks)
+    # Evidence is recorded when the message is actually sent (messaging/dispatch.py),
+    # dated that day: a letter held over a Sunday or a catch-up proves its real date.
+    ctx[EVIDENCE_KEY] = [{"kind": kind, "note": _record_note(kind, sd, ctx)}
+                         for kind in sd.step.records]
+    if sd.step.action == FOURTEEN_DAY_LETTER:
+        ctx[EVIDENCE_KEY].append({"kind": Evidence.Kind.FOURTEEN_DAY_LETTER,
+                                  "note": "veertiendagenbrief per post / 14-day letter by post"})
+        ctx["delivery_working_days"] = flow.legal.letter_delivery_working_days
     rendered = render(sd.step.template, sd.channel, household.language, ctx)
     key = f"msg:{case.pk}:{sd.reaction_key or sd.step.id}"
     msg = Message.objects.create(
@@ -129,19 +139,6 @@ def _send_message(sd: StepDecision, case: Case, household: Household, tenancy: T
         body_text=rendered.text, context=jsonable_context(ctx), decided_on=run_on,
         send_after=send_after, idempotency_key=key)
     result.messages[sd.channel] += 1
-    on = send_after.astimezone(AMSTERDAM).date()
-    for kind in sd.step.records:
-        record_evidence(case, kind, on=on, actor=ACTOR, source=f"message:{msg.pk}",
-                        note=_record_note(kind, sd, ctx))
-    if sd.step.action == FOURTEEN_DAY_LETTER:
-        record_evidence(case, Evidence.Kind.FOURTEEN_DAY_LETTER, on=on, actor=ACTOR,
-                        source=f"message:{msg.pk}",
-                        note=f"veertiendagenbrief per post, termijn tot en met "
-                             f"{ctx['deadline']} / 14-day letter by post, deadline "
-                             f"{ctx['deadline']}",
-                        details=jsonable_context({k: ctx[k] for k in (
-                            "principal", "costs", "total", "sent_on", "received_on",
-                            "deadline")}))
     return msg
 
 

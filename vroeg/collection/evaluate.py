@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from vroeg.collection.apply import Applied, apply_decision
+from vroeg.collection.costs import book_collection_costs
 from vroeg.collection.snapshots import gather, tenancies_to_evaluate
 from vroeg.domain.flow import Flow, decide
 
@@ -31,6 +32,7 @@ class EvaluationResult:
     paused: int = 0
     municipal_signals: int = 0
     handover_proposals: int = 0
+    costs_booked: int = 0
     segments: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
     waiting: Counter[str] = field(default_factory=Counter)  # steps held by a legal gate
@@ -73,6 +75,7 @@ def evaluate(run_on: date, now: datetime, flow: Flow,
                 result.capped += 1
         if fault_after is not None and n >= fault_after:
             os._exit(3)  # fault injection for the crash-and-resume test
+    result.costs_booked = book_collection_costs(run_on, flow)
     return result
 
 

@@ -13,6 +13,7 @@ class EntryKind(models.TextChoices):
     PAYMENT = "payment", "betaling / payment"
     REVERSAL = "reversal", "storno / reversal"
     ADJUSTMENT = "adjustment", "correctie / adjustment"
+    COSTS = "costs", "incassokosten / collection costs"
 
 
 class LedgerEntry(models.Model):

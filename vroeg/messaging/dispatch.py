@@ -37,6 +37,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from vroeg.collection.actions import record_message_evidence
 from vroeg.domain.calendar import AMSTERDAM, in_send_window
 from vroeg.messaging.channels import (
     ChannelDown,
@@ -94,6 +95,14 @@ def message_context(message: Message, sent_on: dt.date | None = None) -> dict[st
                 if isinstance(deadline, str):
                     deadline = dt.date.fromisoformat(deadline)
                 context[key] = deadline + shift
+    if sent_on is not None and context.get("deadline") and str(context.get("sent_on")) != \
+            sent_on.isoformat():
+        # The 14-day letter's term runs from the day it really goes out (rule 10):
+        # counted again, not shifted, because holidays move it.
+        from vroeg.domain.legal.deadline import fourteen_day_deadline
+
+        d = fourteen_day_deadline(sent_on, int(context.get("delivery_working_days", 2)))
+        context.update(sent_on=d.sent_on, received_on=d.received_on, deadline=d.deadline)
     return context
 
 
@@ -111,7 +120,8 @@ def _chunks(ids: Sequence[int], size: int) -> Iterator[Sequence[int]]:
         yield ids[i:i + size]
 
 
-def _record_sent(message: Message, now: dt.datetime, ref: str, rendered: Rendered) -> None:
+def _record_sent(message: Message, now: dt.datetime, ref: str, rendered: Rendered,
+                 context: dict[str, Any]) -> None:
     fields: dict[str, Any] = {"status": Message.Status.SENT, "sent_at": now,
                               "delivery_ref": ref[:300], "attempts": message.attempts + 1,
                               "last_error": ""}
@@ -121,6 +131,9 @@ def _record_sent(message: Message, now: dt.datetime, ref: str, rendered: Rendere
         fields["subject"] = rendered.subject[:200]
     with transaction.atomic():
         Message.objects.filter(pk=message.pk).update(**fields)
+        # What the message proves (a written reminder, the 14-day letter) is on record
+        # from the day it went out, in the same transaction as "sent".
+        record_message_evidence(message, now.astimezone(AMSTERDAM).date(), context=context)
 
 
 def _record_cancelled(message: Message, reason: str) -> None:
@@ -188,7 +201,9 @@ def _send_one(message: Message, now: dt.datetime, channels: Channels, result: Di
     started = time.perf_counter()
     error: SendError
     try:
-        rendered = render_message(message, now.astimezone(AMSTERDAM).date())
+        context = message_context(message, now.astimezone(AMSTERDAM).date())
+        rendered = render(message.template, message.channel, message.language or "nl",
+                          context)
         ref = channels.get(message.channel).send(message, rendered, now)
     except RenderError as exc:
         error = PermanentSendError(str(exc))
@@ -198,7 +213,7 @@ def _send_one(message: Message, now: dt.datetime, channels: Channels, result: Di
         error = TransientSendError(f"{message.channel} failed ({type(exc).__name__})")
     else:
         # The send happened; record it in its own transaction right after.
-        _record_sent(message, now, ref, rendered)
+        _record_sent(message, now, ref, rendered, context)
         elapsed = time.perf_counter() - started
         result.sent[message.channel] = result.sent.get(message.channel, 0) + 1
         result.seconds[message.channel] = result.seconds.get(message.channel, 0.0) + elapsed

@@ -80,7 +80,8 @@ def build_report(*, day: date, rerun: bool, files: list[FileOutcome], opening: P
             "new_bank_entries": new_entries,
         },
         "ledger": {"opening_balances": opening.count, "charges": charges.count,
-                   "charged_amount": _money(charges.amount)},
+                   "charged_amount": _money(charges.amount),
+                   "collection_costs": decided.costs_booked},
         "payments": {
             "matched": matched.matched, "matched_amount": _money(matched.matched_amount),
             "by_rule": dict(matched.by_rule), "reversals": matched.reversals,
@@ -133,6 +134,7 @@ def build_report(*, day: date, rerun: bool, files: list[FileOutcome], opening: P
                   + sum(decided.tasks.values()) + sum(sent_by_channel.values())
                   + sum(decided.signals.values()) + decided.municipal_signals
                   + decided.handover_proposals + sum(decided.skipped.values())
+                  + decided.costs_booked
                   + int(getattr(delivered, "sent", 0) or 0)
                   + (dd_returns.handled + dd_returns.settled if dd_returns is not None else 0))
     report["nothing_new"] = new_things == 0
