@@ -34,3 +34,9 @@ def vroeg_home(tmp_path, settings):
         os.environ.pop("VROEG_HOME", None)
     else:
         os.environ["VROEG_HOME"] = old
+
+
+@pytest.fixture(autouse=True)
+def _static_root(settings, tmp_path_factory):
+    # WhiteNoise indexes STATIC_ROOT when a test client starts; give it a folder.
+    settings.STATIC_ROOT = tmp_path_factory.mktemp("static")

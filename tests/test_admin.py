@@ -31,21 +31,15 @@ from vroeg.collection.models import (
 from vroeg.directdebit.models import Collection, CollectionFile, CollectionReturn, Mandate
 from vroeg.handover.models import HandoverProposal
 from vroeg.ledger.models import EntryKind, LedgerEntry
-from vroeg.messaging.models import Message
+from vroeg.messaging.models import Message, MessageText
 from vroeg.municipal.models import MunicipalFeedback, MunicipalSignal
+from vroeg.payments.models import PaymentLink
 from vroeg.portfolio.models import Household, ImportBatch, KnownPayer, Tenancy, TenancyEvent
 from vroeg.runs.models import DayRun
 
 pytestmark = pytest.mark.django_db
 
 VROEG_MODELS = [m for m in admin.site._registry if m._meta.app_label not in ("auth",)]
-
-
-@pytest.fixture(autouse=True)
-def _static_root(settings, tmp_path):
-    # WhiteNoise indexes STATIC_ROOT when the test client starts; give it a folder.
-    settings.STATIC_ROOT = tmp_path / "static"
-    settings.STATIC_ROOT.mkdir()
 
 
 def make_tenancy(n: int, *, city: str = "Amsterdam", name: str = "Jansen",
@@ -147,6 +141,11 @@ def data():
                                     arrears=Decimal("1600.00"),
                                     months_in_arrears=Decimal("2.00"),
                                     gate=["ok: arrears"])
+    MessageText.objects.create(template="reminder_friendly", language="nl", part="intro",
+                               text="Wij helpen u graag, {{ name }}.", updated_by="staff:x")
+    PaymentLink.objects.create(tenancy=ten, amount=Decimal("300.00"), description="Huur OVK0001",
+                               provider="fake", token="f" * 32,
+                               expires_at=timezone.now() + timedelta(days=14))
     return {"tenancy": ten, "quiet": quiet, "unmatched": unmatched, "matched": matched,
             "case": case, "task": task, "bank_file": bank_file}
 

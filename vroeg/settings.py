@@ -16,6 +16,26 @@ BASE_DIR = Path(__file__).resolve().parent
 VROEG_HOME = Path(os.environ.get("VROEG_HOME", "var")).resolve()
 
 
+def _read_env_file(path: Path) -> None:
+    """VROEG_HOME/vroeg.env: KEY=VALUE lines (# comments) for settings an installation
+    keeps with its state (the demo writes its own). The environment always wins."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return
+    for n, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip().startswith("VROEG_"):
+            raise ValueError(f"{path}, regel/line {n}: VROEG_...=waarde verwacht / expected")
+        os.environ.setdefault(key.strip(), value.strip().strip('"'))
+
+
+_read_env_file(VROEG_HOME / "vroeg.env")
+
+
 
 def _secret_key() -> str:
     """VROEG_SECRET_KEY, else a random key kept in VROEG_HOME/secret.key (made once,
@@ -58,6 +78,7 @@ INSTALLED_APPS = [
     "vroeg.collection",
     "vroeg.municipal",
     "vroeg.handover",
+    "vroeg.payments",
     "vroeg.messaging",
     "vroeg.runs",
 ]
@@ -137,6 +158,14 @@ EMAIL_HOST_USER = os.environ.get("VROEG_SMTP_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("VROEG_SMTP_PASSWORD", "")
 EMAIL_USE_TLS = os.environ.get("VROEG_SMTP_TLS", "0") == "1"
 DEFAULT_FROM_EMAIL = os.environ.get("VROEG_MAIL_FROM", "huurincasso@woonstad.example")
+# A Maildir the bounce reports (DSN) of our emails arrive in; the daily run reads it.
+VROEG_BOUNCE_MAILDIR = os.environ.get("VROEG_BOUNCE_MAILDIR", "")
+# Replies go here (default: the corporation's email address).
+VROEG_MAIL_REPLY_TO = os.environ.get("VROEG_MAIL_REPLY_TO", "")
+# Dispatch: how often and when a failed send is tried again (minutes), before the next
+# channel of the step is tried.
+VROEG_RETRY_MINUTES = [int(m) for m in os.environ.get("VROEG_RETRY_MINUTES",
+                                                      "15,60,240").split(",") if m.strip()]
 if EMAIL_HOST:
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 else:
@@ -158,6 +187,11 @@ VROEG_CORPORATION = {
         "Schuldhulpverlening van uw gemeente: bel 14 met het netnummer van uw gemeente",
     ),
 }
+# Letters: the logo (an SVG or PNG file of at most 512 KB, embedded in each letter as
+# a data: URL; empty: the bundled logo) and an extra footer line (KvK number, website,
+# opening hours). The letterhead's name and address come from VROEG_CORPORATION.
+VROEG_LETTER_LOGO = os.environ.get("VROEG_LETTER_LOGO", "")
+VROEG_LETTER_FOOTER = os.environ.get("VROEG_LETTER_FOOTER", "")
 # Local debt-help contacts per place (YAML); default vroeg/data/schuldhulp.yaml.
 VROEG_DEBT_HELP_FILE = os.environ.get("VROEG_DEBT_HELP_FILE", "")
 # SEPA direct debit (pain.008): the creditor (incassant). creditor_id is the SEPA
@@ -196,6 +230,54 @@ VROEG_MUNICIPAL_AGREEMENTS = [
 # Bailiff hand-over: on approval, compute the WIK collection costs (RULES-NL rules 10,
 # 11) into the dossier for the bailiff to charge; never booked to the ledger.
 VROEG_CHARGE_COSTS_AT_HANDOVER = os.environ.get("VROEG_CHARGE_COSTS_AT_HANDOVER", "1") == "1"
+
+# SMS and WhatsApp (vroeg/messaging/providers): "file" writes outbox/sms or
+# outbox/whatsapp JSON for a gateway (the embedded default), "twilio" sends through
+# Twilio. VROEG_PUBLIC_URL is the address the provider reaches vroeg on: the webhooks are
+# <VROEG_PUBLIC_URL>/webhooks/<provider>/status and .../inbound (only they must face the
+# internet; add its host to VROEG_ALLOWED_HOSTS), and Twilio's signature covers that
+# exact URL.
+VROEG_SMS_PROVIDER = os.environ.get("VROEG_SMS_PROVIDER", "file")
+VROEG_WHATSAPP_PROVIDER = os.environ.get("VROEG_WHATSAPP_PROVIDER", "file")
+VROEG_PUBLIC_URL = os.environ.get("VROEG_PUBLIC_URL", "").rstrip("/")
+VROEG_TWILIO_ACCOUNT_SID = os.environ.get("VROEG_TWILIO_ACCOUNT_SID", "")
+VROEG_TWILIO_AUTH_TOKEN = os.environ.get("VROEG_TWILIO_AUTH_TOKEN", "")
+VROEG_TWILIO_FROM = os.environ.get("VROEG_TWILIO_FROM", "")  # SMS sender, E.164
+VROEG_TWILIO_WHATSAPP_FROM = os.environ.get("VROEG_TWILIO_WHATSAPP_FROM", "")  # whatsapp:+31...
+# Optional: a Messaging Service sends SMS instead of VROEG_TWILIO_FROM (and WhatsApp when no
+# WhatsApp sender is set); with Advanced Opt-Out it reports STOP as OptOutType.
+VROEG_TWILIO_MESSAGING_SERVICE_SID = os.environ.get("VROEG_TWILIO_MESSAGING_SERVICE_SID", "")
+VROEG_TWILIO_API_BASE = os.environ.get("VROEG_TWILIO_API_BASE", "https://api.twilio.com")
+VROEG_TWILIO_TIMEOUT = float(os.environ.get("VROEG_TWILIO_TIMEOUT", "15"))  # seconds
+# WhatsApp templates approved by Meta, vroeg template name -> Twilio ContentSid:
+# "reminder_friendly=HX...,reminder_second=HX..." (outside the 24-hour window WhatsApp
+# only delivers templates).
+VROEG_WHATSAPP_TEMPLATES = {
+    k.strip(): v.strip()
+    for k, _, v in (p.partition("=") for p in
+                    os.environ.get("VROEG_WHATSAPP_TEMPLATES", "").split(","))
+    if k.strip() and v.strip()
+}
+
+# Payment links (vroeg/payments). The tenant's link is VROEG_PAY_URL + "/<token>"; that
+# public address must reach vroeg's /betaal/ (only that part needs to face the internet).
+# Provider: "mollie", "fake" (built in, for the demo and offline installs: no real money)
+# or "none" (the link shows how to pay by bank transfer). Default: mollie with a key,
+# else none, so a real installation never shows the fake pay page by accident.
+VROEG_PAY_URL = VROEG_CORPORATION["pay_url"]
+VROEG_MOLLIE_API_KEY = os.environ.get("VROEG_MOLLIE_API_KEY", "")
+VROEG_PAYMENT_PROVIDER = os.environ.get("VROEG_PAYMENT_PROVIDER",
+                                        "mollie" if VROEG_MOLLIE_API_KEY else "none")
+# Methods Mollie offers, e.g. "ideal,banktransfer"; empty: what the account has enabled.
+VROEG_MOLLIE_METHODS = [m.strip() for m in os.environ.get("VROEG_MOLLIE_METHODS", "").split(",")
+                        if m.strip()]
+# Optional: an organization access token with settlements.read, to look inside Mollie's
+# payouts (the Settlements API does not take API keys). Without it a payout goes to a person.
+VROEG_MOLLIE_ACCESS_TOKEN = os.environ.get("VROEG_MOLLIE_ACCESS_TOKEN", "")
+VROEG_MOLLIE_API_ENDPOINT = os.environ.get("VROEG_MOLLIE_API_ENDPOINT", "")  # "": Mollie's own
+VROEG_MOLLIE_TIMEOUT = float(os.environ.get("VROEG_MOLLIE_TIMEOUT", "10"))  # seconds
+# Days a payment link works (Mollie's bank transfer due date allows at most 100).
+VROEG_PAY_LINK_DAYS = int(os.environ.get("VROEG_PAY_LINK_DAYS", "14"))
 
 LOGGING = {
     "version": 1,

@@ -34,6 +34,7 @@ from vroeg.domain.reference import find_betalingskenmerken
 from vroeg.ledger.actions import insert_entries, not_yet_booked
 from vroeg.ledger.models import LedgerEntry
 from vroeg.ledger.queries import owing_balances
+from vroeg.payments.settlements import PAYOUT_RULE, recognise
 from vroeg.portfolio.models import KnownPayer, Tenancy
 
 
@@ -212,7 +213,8 @@ def match_and_post(through: date, actor: str = "system:run") -> MatchRun:
     entries: list[LedgerEntry] = []
     changed: list[BankTransaction] = []
     for txn in pending:
-        outcome = match(facts(txn), index, find_betalingskenmerken)
+        # A payment provider's payout of payments booked through payment links first.
+        outcome = recognise(facts(txn)) or match(facts(txn), index, find_betalingskenmerken)
         if outcome.tenancy_id is not None:
             txn.status, txn.tenancy_id = TxnStatus.MATCHED, outcome.tenancy_id
             txn.match_reason, txn.matched_by, txn.matched_on = outcome.reason, actor, through
@@ -230,7 +232,7 @@ def match_and_post(through: date, actor: str = "system:run") -> MatchRun:
             else:
                 result.matched += 1
                 result.matched_amount += txn.amount
-        elif outcome.rule == "outgoing":
+        elif outcome.rule in ("outgoing", PAYOUT_RULE):
             txn.status, txn.match_reason, txn.match_rule = (TxnStatus.IGNORED, outcome.reason,
                                                             outcome.rule)
             result.ignored += 1

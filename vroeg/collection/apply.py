@@ -19,7 +19,15 @@ from vroeg.collection.models import Case, CaseStep, Evidence, Signal, Task
 from vroeg.collection.snapshots import Facts
 from vroeg.domain import case_state as cs
 from vroeg.domain.calendar import AMSTERDAM, next_send_slot
-from vroeg.domain.flow import SKIP, Decision, Flow, StepDecision, TenancySnapshot, task_due_on
+from vroeg.domain.flow import (
+    SKIP,
+    Decision,
+    Flow,
+    Step,
+    StepDecision,
+    TenancySnapshot,
+    task_due_on,
+)
 from vroeg.domain.flow.model import (
     ARRANGEMENT_OFFER,
     FOURTEEN_DAY_LETTER,
@@ -31,7 +39,9 @@ from vroeg.domain.legal.costs import collection_costs
 from vroeg.domain.legal.deadline import fourteen_day_deadline
 from vroeg.domain.signals import SignalFact
 from vroeg.messaging.models import Message
-from vroeg.messaging.render import base_context, jsonable_context, render
+from vroeg.messaging.recipients import recipient
+from vroeg.messaging.render import base_context, jsonable_context, render, staff_texts_for
+from vroeg.payments.actions import pay_url
 from vroeg.portfolio.models import Household, Tenancy
 
 ACTOR = "system:run"
@@ -81,15 +91,6 @@ def message_context(h: Household, t: TenancySnapshot, tenancy: Tenancy, run_on: 
     return ctx
 
 
-def _recipient(h: Household, channel: str, ctx: dict) -> str:
-    if channel == "email":
-        return h.email
-    if channel == "sms":
-        return h.mobile
-    p = ctx["postal"]
-    return f"{h.name}, {p['street']} {p['house_number']}, {p['postcode']} {p['city']}"
-
-
 def _legal_context(flow: Flow, t: TenancySnapshot, send_on: date) -> dict[str, Any]:
     """The 14-day letter's figures (rule 10): principal, the exact costs, the deadline."""
     deadline = fourteen_day_deadline(send_on, flow.legal.letter_delivery_working_days)
@@ -106,22 +107,47 @@ def _offer_context(t: TenancySnapshot) -> dict[str, Any]:
     return {"offer_terms": terms, "offer_instalment": instalment}
 
 
+def send_slot(flow: Flow, run_on: date, now: datetime) -> datetime:
+    """When a message decided on `run_on` may go out: the flow's contact hours, not
+    on Sundays or holidays when the flow says so."""
+    g = flow.guards
+    return next_send_slot(run_on, now, start=g.contact_from, until=g.contact_until,
+                          sundays=not g.no_contact_on_sundays,
+                          holidays=not g.no_contact_on_holidays)
+
+
+def step_context(step: Step, flow: Flow, household: Household, snap: TenancySnapshot,
+                 tenancy: Tenancy, run_on: date, send_on: date,
+                 language: str | None = None) -> dict[str, Any]:
+    """The render context of a communication step for one tenancy: message_context
+    plus what the step adds (the objection date, the 14-day letter's figures, the
+    example arrangement) and the staff's own texts for the template in the household's
+    language. The daily run and `vroeg message preview` both build it here."""
+    ctx = message_context(household, snap, tenancy, run_on)
+    if "objection_offer" in step.records:
+        # Rule 3d/4: the tenant may object before the signal goes out.
+        ctx["object_by"] = run_on + timedelta(days=SIGNAL_OBJECTION_DAYS)
+    if step.action == FOURTEEN_DAY_LETTER:
+        ctx.update(_legal_context(flow, snap, send_on))
+        ctx["delivery_working_days"] = flow.legal.letter_delivery_working_days
+    if step.action == ARRANGEMENT_OFFER:
+        ctx.update(_offer_context(snap))
+    staff_texts = staff_texts_for(step.template, language or household.language)
+    if staff_texts:
+        ctx["staff_texts"] = staff_texts
+    return ctx
+
+
 def _send_message(sd: StepDecision, case: Case, household: Household, tenancy: Tenancy,
                   snap: TenancySnapshot, flow: Flow, run_on: date, now: datetime,
                   result: Applied) -> Message:
-    g = flow.guards
-    send_after = next_send_slot(run_on, now, start=g.contact_from, until=g.contact_until,
-                                sundays=not g.no_contact_on_sundays,
-                                holidays=not g.no_contact_on_holidays)
-    ctx = message_context(household, snap, tenancy, run_on)
-    if "objection_offer" in sd.step.records:
-        # Rule 3d/4: the tenant may object before the signal goes out.
-        ctx["object_by"] = run_on + timedelta(days=SIGNAL_OBJECTION_DAYS)
-    if sd.step.action == FOURTEEN_DAY_LETTER:
-        ctx.update(_legal_context(flow, snap, send_after.astimezone(AMSTERDAM).date()))
-    if sd.step.action == ARRANGEMENT_OFFER:
-        ctx.update(_offer_context(snap))
+    send_after = send_slot(flow, run_on, now)
+    ctx = step_context(sd.step, flow, household, snap, tenancy, run_on,
+                       send_after.astimezone(AMSTERDAM).date())
     ctx["fallback_channels"] = list(sd.fallbacks)
+    key = f"msg:{case.pk}:{sd.reaction_key or sd.step.id}"
+    # A link for the amount owed (vroeg/payments): the same link while it stays open.
+    ctx["pay_link"] = pay_url(tenancy, snap.arrears, message_key=key, now=now)
     # Evidence is recorded when the message is actually sent (messaging/dispatch.py),
     # dated that day: a letter held over a Sunday or a catch-up proves its real date.
     ctx[EVIDENCE_KEY] = [{"kind": kind, "note": _record_note(kind, sd, ctx)}
@@ -129,13 +155,11 @@ def _send_message(sd: StepDecision, case: Case, household: Household, tenancy: T
     if sd.step.action == FOURTEEN_DAY_LETTER:
         ctx[EVIDENCE_KEY].append({"kind": Evidence.Kind.FOURTEEN_DAY_LETTER,
                                   "note": "veertiendagenbrief per post / 14-day letter by post"})
-        ctx["delivery_working_days"] = flow.legal.letter_delivery_working_days
     rendered = render(sd.step.template, sd.channel, household.language, ctx)
-    key = f"msg:{case.pk}:{sd.reaction_key or sd.step.id}"
     msg = Message.objects.create(
         household=household, tenancy=tenancy, case=case, step=sd.step.id,
         template=sd.step.template, channel=sd.channel, language=household.language,
-        recipient=_recipient(household, sd.channel, ctx), subject=rendered.subject,
+        recipient=recipient(household, sd.channel, ctx), subject=rendered.subject,
         body_text=rendered.text, context=jsonable_context(ctx), decided_on=run_on,
         send_after=send_after, idempotency_key=key)
     result.messages[sd.channel] += 1
@@ -156,8 +180,12 @@ def _record_note(kind: str, sd: StepDecision, ctx: dict[str, Any]) -> str:
 def _task(sd: StepDecision, case: Case, household: Household, tenancy: Tenancy, run_on: date,
           result: Applied) -> None:
     kind = sd.step.task_kind
+    title = TASK_TITLES.get(kind, sd.step.title)
+    if household.needs_interpreter and kind in ("call", "visit", "arrangement_call"):
+        # A person talks to the tenant: book the interpreter in their language first.
+        title = f"{title} - tolk nodig ({household.language}) / interpreter needed"
     Task.objects.create(
-        kind=kind, title=TASK_TITLES.get(kind, sd.step.title), team=sd.step.task_team,
+        kind=kind, title=title[:200], team=sd.step.task_team,
         household=household, tenancy=tenancy, case=case, created_on=run_on,
         due_on=task_due_on(sd.step, run_on), reason=sd.reason[:300],
         idempotency_key=f"task:{case.pk}:{sd.reaction_key or sd.step.id}")
@@ -268,4 +296,5 @@ def _apply_step(sd: StepDecision, case: Case, household: Household, tenancy: Ten
                                      "fallbacks": list(sd.fallbacks)}))
 
 
-__all__ = ["ACTOR", "Applied", "apply_decision", "message_context"]
+__all__ = ["ACTOR", "Applied", "apply_decision", "message_context", "send_slot",
+           "step_context"]

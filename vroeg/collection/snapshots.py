@@ -118,7 +118,8 @@ def _schedule(a: Arrangement) -> arr.Schedule:
 def _contact(h: Household) -> Contact:
     return Contact(preferred_channel=h.preferred_channel, has_email=bool(h.email),
                    has_mobile=bool(h.mobile), has_postal=True, letter_only=h.letter_only,
-                   no_email=h.no_email, no_sms=h.no_sms)
+                   no_email=h.no_email, no_sms=h.no_sms or h.sms_opt_out_on is not None,
+                   whatsapp=h.whatsapp_opt_in_on is not None)
 
 
 def gather(run_on: date, ids: list[int], *, has_agreement=lambda city: True) -> Facts:

@@ -24,52 +24,59 @@ import re
 import smtplib
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from email import generator
 from email.utils import formataddr, formatdate, parseaddr
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.validators import validate_email
 
+from vroeg.messaging.errors import (
+    ChannelDown,
+    PermanentSendError,
+    SendError,
+    TransientSendError,
+)
 from vroeg.messaging.models import Message
 from vroeg.messaging.render import LETTER_CSS, TEMPLATE_ROOT, Rendered, sms_segments
+
+__all__ = ["ChannelDown", "Channels", "PermanentSendError", "SendError",
+           "TransientSendError"]
 
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 
 
-class SendError(Exception):
-    """A send failed; str(error) is safe to store and log (no personal data)."""
+@dataclass(frozen=True)
+class Sent:
+    """What a channel reports after handing a message on."""
 
-    permanent = False
-
-
-class TransientSendError(SendError):
-    """Worth another attempt later (server busy, disk full, ...)."""
-
-
-class PermanentSendError(SendError):
-    """Retrying cannot help (no valid recipient, refused address, bad template)."""
-
-    permanent = True
-
-
-class ChannelDown(TransientSendError):
-    """The channel cannot be reached at all: the rest of this run skips it."""
+    ref: str                 # file path relative to VROEG_HOME, or the provider's id
+    provider: str = "file"   # "file", "smtp", "twilio", ...
+    provider_id: str = ""    # the provider's message id (SMTP Message-ID, Twilio SID)
 
 
 class Channel(Protocol):
     name: str
 
-    def send(self, message: Message, rendered: Rendered, now: dt.datetime) -> str:
-        """Send and return the delivery reference (file path relative to VROEG_HOME,
-        or the SMTP Message-ID)."""
+    def send(self, message: Message, rendered: Rendered, now: dt.datetime) -> Sent | str:
+        """Send and return what was done (a plain str: a file path)."""
         ...
 
     def close(self) -> None: ...
+
+
+def find_sent(channel: Channel, message: Message, rendered: Rendered,
+              since: dt.datetime) -> Sent | None:
+    """After a crash left the message "sending": did it get out? A channel that can
+    tell implements ``find_sent``; one that cannot (SMTP) answers None, and the
+    message goes again with the same Message-ID (receivers drop such duplicates)."""
+    look = getattr(channel, "find_sent", None)
+    return look(message, rendered, since) if look is not None else None
 
 
 # --- files ----------------------------------------------------------------------------
@@ -141,6 +148,7 @@ def message_id(idempotency_key: str) -> str:
 def build_email(message: Message, rendered: Rendered, now: dt.datetime,
                 connection: object | None = None) -> EmailMultiAlternatives:
     corp = settings.VROEG_CORPORATION
+    reply_to = str(getattr(settings, "VROEG_MAIL_REPLY_TO", "") or corp.get("email") or "")
     from_addr = settings.DEFAULT_FROM_EMAIL
     if "<" not in from_addr:
         from_addr = formataddr((str(corp.get("name", "")), from_addr))
@@ -149,7 +157,7 @@ def build_email(message: Message, rendered: Rendered, now: dt.datetime,
         body=rendered.text,
         from_email=from_addr,
         to=[message.recipient],
-        reply_to=[corp["email"]] if corp.get("email") else None,
+        reply_to=[reply_to] if reply_to else None,
         headers={
             "Message-ID": message_id(message.idempotency_key),
             "Date": formatdate(now.timestamp(), localtime=False),
@@ -216,11 +224,23 @@ class EmailChannel:
             self._connection = conn
         return self._connection
 
-    def send(self, message: Message, rendered: Rendered, now: dt.datetime) -> str:
+    def send(self, message: Message, rendered: Rendered, now: dt.datetime) -> Sent:
         _check_email(message.recipient)
         if self.use_smtp:
-            return self._send_smtp(message, rendered, now)
-        return self._write_eml(message, rendered, now)
+            mid = self._send_smtp(message, rendered, now)
+            return Sent(ref=mid, provider="smtp", provider_id=mid)
+        return Sent(ref=self._write_eml(message, rendered, now), provider="file",
+                    provider_id=message_id(message.idempotency_key))
+
+    def find_sent(self, message: Message, rendered: Rendered, since: dt.datetime) -> Sent | None:
+        if self.use_smtp:
+            return None  # SMTP cannot be asked; see _send_smtp
+        path = self._eml_path(message)
+        return Sent(ref=_relative(path), provider="file",
+                    provider_id=message_id(message.idempotency_key)) if path.is_file() else None
+
+    def _eml_path(self, message: Message) -> Path:
+        return _home() / "outbox" / "email" / f"{safe_stem(message.idempotency_key)}.eml"
 
     def _send_smtp(self, message: Message, rendered: Rendered, now: dt.datetime) -> str:
         conn = self._get_connection()
@@ -235,15 +255,15 @@ class EmailChannel:
         if not sent:
             raise TransientSendError("mail server accepted nothing")
         # Remaining risk: the server has accepted the message but the process dies
-        # before dispatch records it as sent. The next run sends it again, with the
-        # same Message-ID (many receiving systems drop such duplicates). Matching on
-        # the provider's id comes with the provider integration.
-        return email.extra_headers["Message-ID"]
+        # before dispatch records it as sent. SMTP cannot be asked afterwards, so the
+        # next run sends it again with the same Message-ID (receivers that keep
+        # Message-IDs drop the duplicate). The SMS and WhatsApp providers are asked.
+        return str(email.extra_headers["Message-ID"])
 
     def _write_eml(self, message: Message, rendered: Rendered, now: dt.datetime) -> str:
         email = build_email(message, rendered, now)
         mime = email.message()
-        path = _home() / "outbox" / "email" / f"{safe_stem(message.idempotency_key)}.eml"
+        path = self._eml_path(message)
 
         def write(tmp: Path) -> None:
             with open(tmp, "wb") as fh:
@@ -270,6 +290,10 @@ class SmsChannel:
     """One JSON file per SMS in outbox/sms, for a gateway adapter to send."""
 
     name = "sms"
+
+    def find_sent(self, message: Message, rendered: Rendered, since: dt.datetime) -> Sent | None:
+        path = _home() / "outbox" / "sms" / f"{safe_stem(message.idempotency_key)}.json"
+        return Sent(ref=_relative(path)) if path.is_file() else None
 
     def send(self, message: Message, rendered: Rendered, now: dt.datetime) -> str:
         to = re.sub(r"[\s\-()]", "", message.recipient or "")
@@ -318,9 +342,14 @@ class LetterChannel:
         self.css = CSS(string=LETTER_CSS.read_text(encoding="utf-8"),
                        font_config=self.font_config, url_fetcher=self.url_fetcher)
 
+    @staticmethod
+    def folder_for(day: dt.date) -> Path:
+        """outbox/letters/<day>/: the day's letters, and its print batch
+        (messaging/print_batch.py)."""
+        return _home() / "outbox" / "letters" / day.isoformat()
+
     def path_for(self, message: Message) -> Path:
-        return (_home() / "outbox" / "letters" / message.decided_on.isoformat()
-                / f"{safe_stem(message.idempotency_key)}.pdf")
+        return self.folder_for(message.decided_on) / f"{safe_stem(message.idempotency_key)}.pdf"
 
     def write_pdf(self, html: str, target: Path) -> None:
         from weasyprint import HTML
@@ -342,8 +371,57 @@ class LetterChannel:
         pass
 
 
-CHANNEL_CLASSES: dict[str, type] = {"email": EmailChannel, "sms": SmsChannel,
-                                     "letter": LetterChannel}
+class TextChannel:
+    """SMS or WhatsApp through the configured provider (messaging/providers)."""
+
+    def __init__(self, name: str) -> None:
+        from vroeg.messaging.providers import get_text_provider
+
+        self.name = name
+        self.provider = get_text_provider(name)
+
+    def _outgoing(self, message: Message, rendered: Rendered) -> Any:
+        from vroeg.messaging.providers.base import OutgoingText
+
+        to = re.sub(r"[\s\-()]", "", message.recipient or "")
+        if not E164.match(to):
+            raise PermanentSendError("no valid mobile number (E.164, e.g. +31612345678)")
+        templates = getattr(settings, "VROEG_WHATSAPP_TEMPLATES", {}) or {}
+        template_id = templates.get(message.template, "") if self.name == "whatsapp" else ""
+        variables = (message.context or {}).get("whatsapp_variables", {}) if template_id else {}
+        base = str(getattr(settings, "VROEG_PUBLIC_URL", "") or "").rstrip("/")
+        callback = f"{base}/webhooks/{self.provider.name}/status" if base else ""
+        return OutgoingText(to=to, text=rendered.text, key=message.idempotency_key,
+                            template_id=template_id, template_variables=variables,
+                            status_callback=callback)
+
+    def send(self, message: Message, rendered: Rendered, now: dt.datetime) -> Sent:
+        receipt = self.provider.send(self._outgoing(message, rendered))
+        return Sent(ref=receipt.provider_id, provider=self.provider.name,
+                    provider_id=receipt.provider_id)
+
+    def find_sent(self, message: Message, rendered: Rendered, since: dt.datetime) -> Sent | None:
+        receipt = self.provider.find_sent(self._outgoing(message, rendered), since)
+        if receipt is None:
+            return None
+        return Sent(ref=receipt.provider_id, provider=self.provider.name,
+                    provider_id=receipt.provider_id)
+
+    def close(self) -> None:
+        self.provider.close()
+
+
+def _text_channel(name: str) -> Channel:
+    """The provider when one is configured, else the embedded outbox file."""
+    configured = getattr(settings, f"VROEG_{name.upper()}_PROVIDER", "file") or "file"
+    if name == "sms" and configured == "file":
+        return SmsChannel()
+    return TextChannel(name)
+
+
+CHANNEL_CLASSES: dict[str, Callable[[], Channel]] = {
+    "email": EmailChannel, "sms": lambda: _text_channel("sms"),
+    "whatsapp": lambda: _text_channel("whatsapp"), "letter": LetterChannel}
 
 
 class Channels:
@@ -359,6 +437,10 @@ class Channels:
                 raise PermanentSendError(f"unknown channel {name!r}")
             self._open[name] = cls()
         return self._open[name]
+
+    def send(self, message: Message, rendered: Rendered, now: dt.datetime) -> Sent:
+        done = self.get(message.channel).send(message, rendered, now)
+        return done if isinstance(done, Sent) else Sent(ref=done)
 
     def close(self) -> None:
         for channel in self._open.values():

@@ -1,34 +1,41 @@
-"""The outbox: send pending messages whose time has come.
+"""The outbox: send pending messages whose time has come, exactly once.
 
-Runs outside the decision transaction (step 7 of the daily run). For each due
-message, in send_after order:
+Runs outside the decision transaction (step 7 of the daily run), one dispatcher at a
+time (`vroeg dispatch` and the daily run hold the run lock). For each due message,
+in send_after order:
 
 1. ``still_needed(message)`` may return a reason (e.g. "paid"): the message is
    cancelled with that reason and nothing is sent;
-2. otherwise the message is rendered from its stored context and sent over its
-   channel (see channels.py);
-3. then, in its own small transaction, the message is marked sent (or the failure
-   is recorded). A crash between 2 and 3 leaves the message pending: the next run
-   sends it again, which for the file channels rewrites the same file (names come
-   from the idempotency key). For SMTP see EmailChannel._send_smtp.
+2. the message is **claimed** (pending -> sending, committed) and rendered from its
+   stored context, with the day it really goes out;
+3. it is handed to its channel (channels.py: email over SMTP or as .eml, SMS and
+   WhatsApp through a provider or as outbox files, letters as PDF);
+4. in one small transaction it is marked sent, with the provider and its id, and the
+   evidence the message proves (a written reminder, a 14-day letter) is put on record.
 
-Failures: each attempt counts; a transient failure leaves the message pending and
-retries it after a short back-off (15 min, then 1 h), the third failed attempt marks
-it failed. A failure no retry can fix (no valid address, a template or context
-error, an address the mail server refuses for good) marks it failed at once. When a
-channel is down (mail server unreachable) the rest of that channel's messages wait
-for the next run without using up an attempt. last_error never holds personal data.
+Exactly once: a dispatcher that dies between 3 and 4 leaves the message "sending".
+The next dispatcher first recovers those: it asks the channel whether the message
+got out (the provider's record, the outbox file) and records it as sent with the
+provider's id; only when the channel has no trace of it is it sent again. SMTP cannot
+be asked: such an email goes again with the same Message-ID (see EmailChannel).
 
-Call it outside transaction.atomic(): each message is committed on its own. An
-exception raised by ``still_needed`` is not caught: it stops the run with nothing
-half-written (messages handled so far keep their recorded state).
-One dispatcher at a time (the daily run holds the run lock).
+Failures: a transient failure retries after settings.VROEG_RETRY_MINUTES (15 min,
+1 h, 4 h); a rate limit waits as long as the provider says. A failure no retry can
+fix (no valid address, a refused number), the last failed retry, a delivery report
+"undelivered" (webhooks.py) or a bounce (bounces.py) makes the message failed, and
+the step's next usable channel takes over (``fall_back``): a new message on that
+channel, linked to the failed one. No channel left: a staff task says the tenant
+could not be reached. A template or context error is a bug, not the tenant's: no
+fallback, the message fails and the report shows it. When a channel is down (mail
+server unreachable) the rest of its messages wait for the next run without using an
+attempt. last_error never holds personal data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -38,22 +45,29 @@ from django.conf import settings
 from django.db import transaction
 
 from vroeg.collection.actions import record_message_evidence
-from vroeg.domain.calendar import AMSTERDAM, in_send_window
+from vroeg.domain.calendar import AMSTERDAM, in_send_window, next_send_slot
 from vroeg.messaging.channels import (
     ChannelDown,
     Channels,
     PermanentSendError,
     SendError,
+    Sent,
     TransientSendError,
+    find_sent,
 )
 from vroeg.messaging.models import Message
-from vroeg.messaging.render import Rendered, RenderError, render
+from vroeg.messaging.providers.base import DeliveryUnknown, Unsubscribed
+from vroeg.messaging.render import Rendered, RenderError, channels_of, render
 
 log = logging.getLogger("vroeg.messaging")
 
-MAX_ATTEMPTS = 3
-RETRY_DELAYS = (dt.timedelta(minutes=15), dt.timedelta(hours=1))
+DEFAULT_RETRY_MINUTES = (15, 60, 240)
+MAX_ATTEMPTS = len(DEFAULT_RETRY_MINUTES) + 1
 BATCH = 200
+_FAULT = os.environ.get("VROEG_FAULT", "")
+#: Channels that reach a person at once: only in the contact hours. Letters are only
+#: printed, so they may be made at any time.
+LIVE_CHANNELS = frozenset({"email", "sms", "whatsapp"})
 
 
 @dataclass
@@ -63,6 +77,9 @@ class DispatchResult:
     failed: int = 0  # given up: status failed
     deferred: int = 0  # not sent this time, still pending (retry or channel down)
     remaining: int = 0  # due, but left for the next call because of `limit`
+    recovered: int = 0  # found sent after a crash, recorded without sending again
+    fallbacks: int = 0  # messages made on the next channel after a failure
+    unreachable: int = 0  # no channel left: a staff task
     seconds: dict[str, float] = field(default_factory=dict)  # render + send, per channel
 
     @property
@@ -73,6 +90,15 @@ class DispatchResult:
         """Messages sent per second on a channel in this run (0.0 if none)."""
         secs = self.seconds.get(channel, 0.0)
         return self.sent.get(channel, 0) / secs if secs > 0 else 0.0
+
+
+def retry_delays() -> tuple[dt.timedelta, ...]:
+    minutes = getattr(settings, "VROEG_RETRY_MINUTES", None) or DEFAULT_RETRY_MINUTES
+    return tuple(dt.timedelta(minutes=int(m)) for m in minutes)
+
+
+# Context dates that count from the day a message is sent.
+DEADLINE_KEYS = ("object_by",)
 
 
 def message_context(message: Message, sent_on: dt.date | None = None) -> dict[str, Any]:
@@ -106,10 +132,6 @@ def message_context(message: Message, sent_on: dt.date | None = None) -> dict[st
     return context
 
 
-# Context dates that count from the day a message is sent.
-DEADLINE_KEYS = ("object_by",)
-
-
 def render_message(message: Message, sent_on: dt.date | None = None) -> Rendered:
     return render(message.template, message.channel, message.language or "nl",
                   message_context(message, sent_on))
@@ -120,11 +142,29 @@ def _chunks(ids: Sequence[int], size: int) -> Iterator[Sequence[int]]:
         yield ids[i:i + size]
 
 
-def _record_sent(message: Message, now: dt.datetime, ref: str, rendered: Rendered,
-                 context: dict[str, Any]) -> None:
-    fields: dict[str, Any] = {"status": Message.Status.SENT, "sent_at": now,
-                              "delivery_ref": ref[:300], "attempts": message.attempts + 1,
-                              "last_error": ""}
+def _local_day(now: dt.datetime) -> dt.date:
+    return now.astimezone(AMSTERDAM).date()
+
+
+# --- recording ---------------------------------------------------------------------------
+
+def _claim(message: Message, now: dt.datetime) -> bool:
+    """pending -> sending, committed before the channel is called."""
+    with transaction.atomic():
+        claimed = Message.objects.filter(pk=message.pk, status=Message.Status.PENDING).update(
+            status=Message.Status.SENDING, claimed_at=now)
+    if claimed:
+        message.status, message.claimed_at = Message.Status.SENDING, now
+    return bool(claimed)
+
+
+def _record_sent(message: Message, now: dt.datetime, sent: Sent, rendered: Rendered,
+                 context: dict[str, Any], *, attempt: bool = True) -> None:
+    fields: dict[str, Any] = {
+        "status": Message.Status.SENT, "sent_at": now, "delivery_ref": sent.ref[:300],
+        "provider": sent.provider[:30], "provider_id": sent.provider_id[:120],
+        "delivery": Message.Delivery.ACCEPTED, "delivery_at": now, "last_error": "",
+        "attempts": message.attempts + (1 if attempt else 0)}
     if not message.body_text:
         fields["body_text"] = rendered.text
     if not message.subject and rendered.subject:
@@ -133,7 +173,7 @@ def _record_sent(message: Message, now: dt.datetime, ref: str, rendered: Rendere
         Message.objects.filter(pk=message.pk).update(**fields)
         # What the message proves (a written reminder, the 14-day letter) is on record
         # from the day it went out, in the same transaction as "sent".
-        record_message_evidence(message, now.astimezone(AMSTERDAM).date(), context=context)
+        record_message_evidence(message, _local_day(now), context=context)
 
 
 def _record_cancelled(message: Message, reason: str) -> None:
@@ -145,17 +185,139 @@ def _record_cancelled(message: Message, reason: str) -> None:
 def _record_failure(message: Message, now: dt.datetime, error: SendError) -> bool:
     """Record a failed attempt; True when the message is now given up (failed)."""
     attempts = message.attempts + 1
-    give_up = error.permanent or attempts >= MAX_ATTEMPTS
+    delays = retry_delays()
+    give_up = error.permanent or attempts > len(delays)
     fields: dict[str, Any] = {"attempts": attempts, "last_error": str(error)[:300]}
     if give_up:
         fields["status"] = Message.Status.FAILED
     else:
-        fields["send_after"] = now + RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1]
+        wait = delays[attempts - 1]
+        after = getattr(error, "retry_after", None)
+        if after is not None:
+            wait = dt.timedelta(seconds=float(after))
+        fields.update(status=Message.Status.PENDING, send_after=now + wait)
     with transaction.atomic():
         Message.objects.filter(pk=message.pk).update(**fields)
     log.warning("message %s (%s, %s) attempt %s failed%s: %s", message.pk, message.template,
                 message.channel, attempts, ", given up" if give_up else "", error)
     return give_up
+
+
+def _release(message: Message) -> None:
+    """Back to pending without using an attempt (the channel was down)."""
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk, status=Message.Status.SENDING).update(
+            status=Message.Status.PENDING, claimed_at=None)
+
+
+def _opted_out(message: Message) -> None:
+    """The provider says the tenant sent STOP: never this channel again."""
+    from django.utils import timezone
+
+    from vroeg.portfolio.models import Household
+
+    if message.channel == "sms":
+        Household.objects.filter(pk=message.household_id, sms_opt_out_on__isnull=True).update(
+            sms_opt_out_on=timezone.localdate())
+    elif message.channel == "whatsapp":
+        Household.objects.filter(pk=message.household_id).update(whatsapp_opt_in_on=None)
+
+
+# --- fallback ----------------------------------------------------------------------------
+
+def _tried_channels(message: Message) -> set[str]:
+    tried = {message.channel}
+    current = message
+    while current.fallback_of_id is not None:
+        current = Message.objects.get(pk=current.fallback_of_id)
+        tried.add(current.channel)
+    return tried
+
+
+def fall_back(message: Message, reason: str, now: dt.datetime) -> Message | None:
+    """The next usable channel of the message's step takes over; none left: a staff
+    task. Returns the new message, or None when a task was made (or nothing to do)."""
+    from vroeg.collection.models import Task
+    from vroeg.domain.calendar import add_business_days
+    from vroeg.messaging.recipients import can_reach, recipient
+
+    message = Message.objects.select_related("household", "tenancy").get(pk=message.pk)
+    if hasattr(message, "fallback"):
+        return None  # already handed on
+    household = message.household
+    tried = _tried_channels(message)
+    wanted = (message.context or {}).get("fallback_channels") or []
+    for channel in wanted:
+        if channel in tried or channel not in channels_of(message.template) \
+                or not can_reach(household, channel):
+            continue
+        context = dict(message.context or {})
+        context["fallback_channels"] = [c for c in wanted if c != channel]
+        try:
+            rendered = render(message.template, channel, message.language or "nl",
+                              message_context(message, _local_day(now)) | {
+                                  "fallback_channels": context["fallback_channels"]})
+        except RenderError:
+            continue
+        slot = next_send_slot(_local_day(now), now) if channel in LIVE_CHANNELS else now
+        with transaction.atomic():
+            new = Message.objects.create(
+                household=household, tenancy=message.tenancy, case_id=message.case_id,
+                step=message.step, template=message.template, channel=channel,
+                language=message.language, recipient=recipient(household, channel, context),
+                subject=rendered.subject[:200], body_text=rendered.text, context=context,
+                decided_on=message.decided_on, send_after=slot, fallback_of=message,
+                idempotency_key=f"{message.idempotency_key}|{channel}"[:120])
+            Message.objects.filter(pk=message.pk).update(
+                last_error=f"{reason}; verder via / continued by {channel}"[:300])
+        log.info("message %s: fallback to %s as message %s", message.pk, channel, new.pk)
+        return new
+    with transaction.atomic():
+        Task.objects.get_or_create(idempotency_key=f"unreachable:{message.pk}", defaults={
+            "kind": "unreachable", "team": "incasso", "household": household,
+            "tenancy": message.tenancy, "case_id": message.case_id,
+            "title": "Huurder niet bereikt via de kanalen van de stap / Tenant not reached "
+                     "on the step's channels",
+            "reason": f"{message.step}: {reason}"[:300], "created_on": _local_day(now),
+            "due_on": add_business_days(_local_day(now), 2)})
+    return None
+
+
+def on_undelivered(message: Message, reason: str, now: dt.datetime | None = None) -> None:
+    """A provider reported the message undelivered (webhook) or it bounced."""
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        Message.objects.filter(pk=message.pk).update(status=Message.Status.FAILED,
+                                                     last_error=reason[:300])
+    fall_back(message, reason, now)
+
+
+# --- the run -----------------------------------------------------------------------------
+
+def recover(now: dt.datetime, channels: Channels, result: DispatchResult) -> None:
+    """Messages a dispatcher left "sending" (it died): sent after all, or pending again."""
+    for message in Message.objects.filter(status=Message.Status.SENDING).order_by("id"):
+        since = (message.claimed_at or now) - dt.timedelta(minutes=10)
+        try:
+            context = message_context(message, _local_day(message.claimed_at or now))
+            rendered = render(message.template, message.channel, message.language or "nl",
+                              context)
+            found = find_sent(channels.get(message.channel), message, rendered, since)
+        except RenderError:
+            found = None  # cannot even be rendered: it fails when it is sent
+        except SendError as exc:
+            # The provider cannot tell now: keep it "sending" and ask again next time;
+            # sending it blind could deliver it twice.
+            log.warning("message %s: recovery lookup failed (%s); asked again next run",
+                        message.pk, type(exc).__name__)
+            continue
+        if found is not None:
+            _record_sent(message, message.claimed_at or now, found, rendered, context)
+            result.recovered += 1
+        else:
+            _release(message)
 
 
 def dispatch_pending(
@@ -168,16 +330,16 @@ def dispatch_pending(
     if now.tzinfo is None:
         raise ValueError("dispatch_pending needs an aware datetime (UTC)")
     result = DispatchResult()
-    due = Message.objects.filter(status=Message.Status.PENDING, send_after__lte=now)
-    ids_qs = due.order_by("send_after", "id").values_list("id", flat=True)
-    ids = list(ids_qs[:limit] if limit is not None else ids_qs)
-    if limit is not None and len(ids) == limit:
-        result.remaining = due.count() - len(ids)
-
-    # Quiet hours hold at the moment of sending too: a dispatcher started at night
-    # (or a late run) sends no email or SMS; letters are only printed, so they may.
-    down: set[str] = set() if in_send_window(now) else {"email", "sms"}
     with Channels() as channels:
+        recover(now, channels, result)
+        due = Message.objects.filter(status=Message.Status.PENDING, send_after__lte=now)
+        ids_qs = due.order_by("send_after", "id").values_list("id", flat=True)
+        ids = list(ids_qs[:limit] if limit is not None else ids_qs)
+        if limit is not None and len(ids) == limit:
+            result.remaining = due.count() - len(ids)
+        # Contact hours hold at the moment of sending too: a dispatcher started at
+        # night (or a late run) sends no email, SMS or WhatsApp.
+        down: set[str] = set() if in_send_window(now) else set(LIVE_CHANNELS)
         for batch in _chunks(ids, BATCH):
             rows = Message.objects.in_bulk(batch)
             for pk in batch:
@@ -192,6 +354,8 @@ def dispatch_pending(
                 if message.channel in down:
                     result.deferred += 1
                     continue
+                if not _claim(message, now):
+                    continue
                 _send_one(message, now, channels, result, down)
     return result
 
@@ -200,27 +364,52 @@ def _send_one(message: Message, now: dt.datetime, channels: Channels, result: Di
               down: set[str]) -> None:
     started = time.perf_counter()
     error: SendError
+    fallback = True
     try:
-        context = message_context(message, now.astimezone(AMSTERDAM).date())
+        context = message_context(message, _local_day(now))
         rendered = render(message.template, message.channel, message.language or "nl",
                           context)
-        ref = channels.get(message.channel).send(message, rendered, now)
+        sent = channels.send(message, rendered, now)
+        if _FAULT == "dispatch:after_send":
+            os._exit(3)  # fault injection: killed after the provider took it, before our record
     except RenderError as exc:
-        error = PermanentSendError(str(exc))
+        error, fallback = PermanentSendError(str(exc)), False  # our bug: no other channel
+    except DeliveryUnknown as exc:
+        # Maybe out (no answer in time, a 5xx): stays "sending"; the next run looks it up
+        # at the provider before it could ever go again.
+        with transaction.atomic():
+            Message.objects.filter(pk=message.pk).update(
+                attempts=message.attempts + 1, last_error=str(exc)[:300])
+        if isinstance(exc, ChannelDown):
+            down.add(message.channel)
+        result.deferred += 1
+        return
     except SendError as exc:
         error = exc
+        if isinstance(exc, Unsubscribed):
+            _opted_out(message)
     except Exception as exc:  # an unexpected bug in a channel: record, go on
         error = TransientSendError(f"{message.channel} failed ({type(exc).__name__})")
     else:
         # The send happened; record it in its own transaction right after.
-        _record_sent(message, now, ref, rendered, context)
+        _record_sent(message, now, sent, rendered, context)
         elapsed = time.perf_counter() - started
         result.sent[message.channel] = result.sent.get(message.channel, 0) + 1
         result.seconds[message.channel] = result.seconds.get(message.channel, 0.0) + elapsed
         return
     if isinstance(error, ChannelDown):
-        down.add(message.channel)
+        down.add(message.channel)  # the rest of this channel waits, without an attempt
     if _record_failure(message, now, error):
         result.failed += 1
+        if fallback:
+            made = fall_back(message, str(error), now)
+            if made is not None:
+                result.fallbacks += 1
+            else:
+                result.unreachable += 1
     else:
         result.deferred += 1
+
+
+__all__ = ["MAX_ATTEMPTS", "DispatchResult", "dispatch_pending", "fall_back", "message_context",
+           "on_undelivered", "recover", "render_message", "retry_delays"]

@@ -11,6 +11,7 @@ from django.db import models
 class Channel(models.TextChoices):
     EMAIL = "email", "e-mail"
     SMS = "sms", "sms"
+    WHATSAPP = "whatsapp", "WhatsApp"
     LETTER = "letter", "brief / letter"
 
 
@@ -32,6 +33,13 @@ class Household(models.Model):
     no_sms = models.BooleanField("geen sms / no SMS", default=False)
     no_email = models.BooleanField("geen e-mail / no email", default=False)
     needs_interpreter = models.BooleanField("tolk nodig / needs interpreter", default=False)
+    # WhatsApp only with the tenant's own opt-in (WhatsApp Business policy); STOP on
+    # WhatsApp clears it, STOP by SMS sets no_sms (messaging/webhooks.py).
+    whatsapp_opt_in_on = models.DateField("WhatsApp toestemming / WhatsApp opt-in on",
+                                          null=True, blank=True)
+    # The tenant's own STOP by SMS. Apart from no_sms (the ERP's restriction, which
+    # the tenancy import sets on every changed row): an import never undoes an opt-out.
+    sms_opt_out_on = models.DateField("sms afgemeld / SMS opt-out on", null=True, blank=True)
     no_automated_calls = models.BooleanField("geen automatische oproepen / no automated calls",
                                              default=False)
     # Day of the month the household's income arrives (1-31; 29-31: the month's last

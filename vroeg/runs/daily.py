@@ -134,8 +134,10 @@ def run_day(day: date, progress: Progress | None = None,
     decided = evaluate(day, now, flow, matched.tenancies)
     done("decide")
     stage("dispatch")
+    bounced = _read_bounces()  # first: a bounced email's next channel goes out today
     sent = dispatch_pending(now, still_needed=still_needed_factory(day, flow)) if dispatch \
         else None
+    printed = _print_batch(day) if dispatch else {}
     delivered = deliver_signals(day)  # municipal signals decided today (or still waiting)
     build_missing_dossiers()  # hand-over proposals a person will look at
     done("dispatch")
@@ -144,6 +146,8 @@ def run_day(day: date, progress: Progress | None = None,
                           matched=matched, decided=decided, sent=sent, flow=flow,
                           dd_returns=dd_returns, delivered=delivered)
     done("report")
+    report["messages"]["bounced"] = bounced
+    report["messages"]["print_batch"] = printed
     report["timing_seconds"] = timing
     stored = report
     if rerun and run.report:
@@ -158,6 +162,31 @@ def run_day(day: date, progress: Progress | None = None,
     path = reports() / f"dag-{day.isoformat()}.json"
     path.write_text(json.dumps(stored, indent=2, ensure_ascii=False), encoding="utf-8")
     return report
+
+
+def _print_batch(day: date) -> dict[str, Any]:
+    """The day's letters in one PDF plus a CSV manifest for the print house."""
+    from vroeg.messaging.print_batch import PrintBatchError, build_print_batch
+
+    try:
+        pdf, csv, count = build_print_batch(day)
+    except PrintBatchError as exc:
+        return {"error": str(exc)[:300]}
+    return {"letters": count, "pdf": pdf.name if pdf else "", "manifest": csv.name if csv else ""}
+
+
+def _read_bounces() -> int:
+    """Bounce reports in VROEG_BOUNCE_MAILDIR: failed emails hand over to the next channel."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from vroeg.messaging.bounces import read_bounces
+
+    folder = getattr(settings, "VROEG_BOUNCE_MAILDIR", "")
+    if not folder or not Path(folder).is_dir():
+        return 0
+    return read_bounces([Path(folder)]).bounced
 
 
 def still_needed_factory(day: date, flow: Flow) -> Callable[[Message], str | None]:

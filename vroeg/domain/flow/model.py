@@ -24,7 +24,7 @@ ACTIONS = (MESSAGE, TASK, ARRANGEMENT_OFFER, FOURTEEN_DAY_LETTER, MUNICIPAL_SIGN
            HANDOVER_PROPOSAL)
 #: Actions that reach the tenant: at most one a day per household, capped per week.
 COMMUNICATIONS = frozenset({MESSAGE, ARRANGEMENT_OFFER, FOURTEEN_DAY_LETTER})
-CHANNELS = ("email", "sms", "letter")
+CHANNELS = ("email", "sms", "whatsapp", "letter")
 
 # Facts a step records when it is taken (evidence for the legal gates, rule 3).
 RECORDS = ("written_reminder", "objection_offer", "debt_help_referral", "contact_attempt")

@@ -86,6 +86,7 @@ class Contact:
     letter_only: bool = False
     no_email: bool = False
     no_sms: bool = False
+    whatsapp: bool = False  # the tenant opted in to WhatsApp
 
     def can_use(self, channel: str) -> bool:
         if self.letter_only:
@@ -94,6 +95,8 @@ class Contact:
             return self.has_email and not self.no_email
         if channel == "sms":
             return self.has_mobile and not self.no_sms
+        if channel == "whatsapp":
+            return self.has_mobile and self.whatsapp
         return self.has_postal
 
 

@@ -25,3 +25,11 @@ class Command(BaseCommand):
             self.stdout.write(f"overgeslagen / skipped: {exc}")
             return
         self.stdout.write(str(result))
+        if result.sent.get("letter"):
+            # Letters sent later in the day join the day's print batch.
+            from vroeg.messaging.print_batch import PrintBatchError, build_print_batch
+
+            try:
+                build_print_batch(today())
+            except PrintBatchError as exc:
+                self.stderr.write(f"let op / note: drukbestand / print batch: {exc}")
