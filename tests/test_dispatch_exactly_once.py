@@ -198,3 +198,12 @@ def test_an_unsubscribed_number_opts_out_and_falls_back(vroeg_home, make_message
     household.refresh_from_db()
     assert household.sms_opt_out_on is not None
     assert Message.objects.get(fallback_of=msg).channel == "email"
+
+
+def test_whatsapp_goes_out_in_the_embedded_default_as_an_outbox_file(vroeg_home, make_message):
+    msg = make_message("whatsapp", recipient="+31612345678")
+    assert dispatch_pending(NOW).sent == {"whatsapp": 1}
+    msg.refresh_from_db()
+    files = list((vroeg_home / "outbox" / "whatsapp").glob("*.json"))
+    assert msg.status == Message.Status.SENT and len(files) == 1
+    assert "€ 1.234,56" in files[0].read_text("utf-8")

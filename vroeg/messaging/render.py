@@ -65,7 +65,9 @@ LETTER_CSS = TEMPLATE_ROOT / "messages" / "letter.css"
 
 TEMPLATES = ("reminder_friendly", "reminder_second", "written_reminder", "arrangement_offer",
              "fourteen_day_letter")
-CHANNELS = ("email", "sms", "letter")
+CHANNELS = ("email", "sms", "whatsapp", "letter")
+#: WhatsApp allows up to 4,096 characters in a free-form message.
+MAX_WHATSAPP_CHARS = 4096
 #: The languages every template exists in.
 LANGUAGES = ("nl", "en")
 #: Templates in more languages than LANGUAGES. The friendly reminder is the message
@@ -82,7 +84,7 @@ COMMON_KEYS = (
     "payment_reference", "corp", "pay_link", "decided_on",
 )
 #: Extra keys per channel.
-CHANNEL_KEYS = {"email": (), "sms": (), "letter": ("postal",)}
+CHANNEL_KEYS = {"email": (), "sms": (), "whatsapp": (), "letter": ("postal",)}
 #: Channels a template exists for (default: all). The 14-day letter goes by post: its
 #: receipt must be provable (RULES-NL rule 10).
 TEMPLATE_CHANNELS = {"fourteen_day_letter": ("letter",)}
@@ -848,6 +850,16 @@ def _render(template: str, channel: str, language: str, context: Mapping[str, An
     def part(name: str, *, html: bool) -> str:
         return _render_part(template, lang, name, ctx, html=html, fallback=fallback)
 
+    if channel == "whatsapp":
+        # Its own text where a template has one, else the SMS text (short and plain).
+        text = _clean_text(_render_part(template, lang, "whatsapp.txt", ctx, html=False,
+                                        required=False, fallback=fallback)
+                           or part("sms.txt", html=False))
+        if len(text) > MAX_WHATSAPP_CHARS:
+            raise RenderError(f"template {template!r} ({lang}/whatsapp): {len(text)} "
+                              f"characters, at most {MAX_WHATSAPP_CHARS}")
+        return Rendered(subject="", text=text.strip(), html="")
+
     if channel == "sms":
         text = _one_line(part("sms.txt", html=False))
         segments, _ = sms_segments(text)
@@ -869,6 +881,7 @@ def _render(template: str, channel: str, language: str, context: Mapping[str, An
 #: The files of one channel, in every language folder.
 CHANNEL_FILES = {"email": ("email.subject.txt", "email.txt", "email.html"),
                  "sms": ("sms.txt",),
+                 "whatsapp": ("sms.txt",),  # whatsapp.txt is optional: the SMS text else
                  "letter": ("letter.subject.txt", "letter.html")}
 _SAMPLE_VALUES: dict[str, Any] = {
     "principal": Decimal("1234.56"), "costs": Decimal("185.18"), "total": Decimal("1419.74"),
