@@ -1,8 +1,10 @@
 """Recognise a bank file by its content (never by its name: OCA files have none).
 
-Pure: bytes in, a verdict out. XML is parsed here once (safely: no network, no
-entities) and identified by its ISO 20022 namespace; everything else must carry
-MT940 tags to count as a bank statement.
+Pure: bytes in, a verdict out. XML is parsed safely (no network, no entities) and
+identified by its ISO 20022 namespace; everything else must carry MT940 tags to count
+as a bank statement. camt files are read as a stream (camt.py): `peek_message` names
+the message from the root's start tag, `wellformed` gives `parse_xml`'s verdict on
+malformed XML without building a tree.
 """
 
 from __future__ import annotations
@@ -35,13 +37,18 @@ _NOT_STATEMENTS = {
 _MT940_TAG = re.compile(rb"^:(20|25|28C?|60[FM]|61|62[FM]):", re.MULTILINE)
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 _NOT_A_STATEMENT = "Geen bankafschrift / not a bank statement"
+_PEEK_CHUNK = 1 << 16
 
 
 @dataclass(frozen=True)
-class XmlMessage:
+class XmlKind:
     format: str  # exact: "camt.053.001.02"
     message: str  # "camt.053"
     namespace: str
+
+
+@dataclass(frozen=True)
+class XmlMessage(XmlKind):
     root: etree._Element
     body: etree._Element  # BkToCstmrStmt, CstmrPmtStsRpt, ...
 
@@ -85,10 +92,35 @@ def decode_text(data: bytes) -> str:
         return data.decode("latin-1")  # maps every byte, so it never fails
 
 
+# No DTDs, no entity expansion, no network: bank files are untrusted input.
+SAFE_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd": False,
+                "remove_comments": True, "remove_pis": True, "huge_tree": True}
+
+
 def _parser() -> etree.XMLParser:
-    # No DTDs, no entity expansion, no network: bank files are untrusted input.
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                           remove_comments=True, remove_pis=True, huge_tree=True)
+    return etree.XMLParser(**SAFE_OPTIONS)
+
+
+class _NoTree:
+    """A parser target that keeps nothing: the parse only checks the syntax."""
+
+    def close(self) -> None:
+        return None
+
+
+def _encoding_trouble(exc: etree.XMLSyntaxError) -> bool:
+    return "encoding" in str(exc).lower() or "utf-8" in str(exc).lower()
+
+
+def _undeclared_text(data: bytes) -> str:
+    """Latin-1 XML without an encoding declaration: decoded by us, declaration dropped."""
+    return re.sub(r"^\s*<\?xml[^>]*\?>", "", decode_text(data))
+
+
+def _malformed(exc: etree.XMLSyntaxError) -> BankFileError:
+    line, column = (exc.position if exc.position else (exc.lineno, 0))
+    return BankFileError(f"Ongeldige XML / malformed XML: {exc.msg}",
+                         f"regel/line {line}, kolom/column {column}")
 
 
 def parse_xml(data: bytes) -> etree._Element:
@@ -96,17 +128,35 @@ def parse_xml(data: bytes) -> etree._Element:
         return etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
         first = exc
-    if "encoding" in str(first).lower() or "utf-8" in str(first).lower():
-        # Latin-1 XML without an encoding declaration: decode it ourselves.
-        text = decode_text(data)
-        text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
+    if _encoding_trouble(first):
         try:
-            return etree.fromstring(text, _parser())
+            return etree.fromstring(_undeclared_text(data), _parser())
         except etree.XMLSyntaxError as exc:
             first = exc
-    line, column = (first.position if first.position else (first.lineno, 0))
-    raise BankFileError(f"Ongeldige XML / malformed XML: {first.msg}",
-                        f"regel/line {line}, kolom/column {column}") from None
+    raise _malformed(first) from None
+
+
+def wellformed(data: bytes) -> bytes:
+    """What `parse_xml` would read, checked by the same parser but without a tree.
+
+    Returns the bytes to parse: `data` itself, or (Latin-1 XML without a declaration)
+    the text `parse_xml` falls back to, as UTF-8. Raises `parse_xml`'s BankFileError,
+    word for word, for malformed XML. Errors found only while building a tree (an
+    undeclared namespace prefix) pass: only `parse_xml` gives the last word.
+    """
+    try:
+        etree.fromstring(data, etree.XMLParser(target=_NoTree(), **SAFE_OPTIONS))
+        return data
+    except etree.XMLSyntaxError as exc:
+        first = exc
+    if _encoding_trouble(first):
+        text = _undeclared_text(data)
+        try:
+            etree.fromstring(text, etree.XMLParser(target=_NoTree(), **SAFE_OPTIONS))
+            return text.encode("utf-8")
+        except etree.XMLSyntaxError as exc:
+            first = exc
+    raise _malformed(first) from None
 
 
 def local(tag: object) -> str:
@@ -129,8 +179,8 @@ def element_path(el: etree._Element) -> str:
     return "/".join(reversed(parts)) + f" (regel/line {el.sourceline})"
 
 
-def identify_xml(root: etree._Element) -> XmlMessage:
-    """Name the exact ISO 20022 message, or refuse what is not a bank file."""
+def identify_root(root: etree._Element) -> XmlKind:
+    """The ISO 20022 message the root element names (its children are not looked at)."""
     name = local(root.tag)
     namespace = etree.QName(root.tag).namespace or ""
     if namespace == XSD_NS:
@@ -150,11 +200,42 @@ def identify_xml(root: etree._Element) -> XmlMessage:
         raise BankFileError(f"{_NOT_A_STATEMENT}: {fmt} ({what})", element_path(root))
     if variant != "001":
         raise BankFileError(f"Onbekende versie / unknown version: {fmt}", element_path(root))
+    return XmlKind(format=fmt, message=message, namespace=namespace)
+
+
+def identify_xml(root: etree._Element) -> XmlMessage:
+    """Name the exact ISO 20022 message, or refuse what is not a bank file."""
+    kind = identify_root(root)
     children = [c for c in root if isinstance(c.tag, str)]
-    expected = SUPPORTED[message]
+    expected = SUPPORTED[kind.message]
     if len(children) != 1 or local(children[0].tag) != expected:
         found = ", ".join(local(c.tag) for c in children) or "(leeg / empty)"
-        raise BankFileError(f"{fmt} verwacht / expects <{expected}>, gevonden / found: {found}",
-                            element_path(root))
-    return XmlMessage(format=fmt, message=message, namespace=namespace, root=root,
-                      body=children[0])
+        raise BankFileError(f"{kind.format} verwacht / expects <{expected}>, gevonden / found: "
+                            f"{found}", element_path(root))
+    return XmlMessage(format=kind.format, message=kind.message, namespace=kind.namespace,
+                      root=root, body=children[0])
+
+
+def peek_message(data: bytes) -> XmlKind | None:
+    """The bank message the root's start tag names, read without going further.
+
+    None when the start of the document does not name one (malformed, another root,
+    namespace or message): `identify_xml(parse_xml(data))` then gives the verdict, so
+    a malformed file is still refused as malformed before anything else. A fault
+    after the root's start tag (a Latin-1 byte without a declaration) does not hide it.
+    """
+    parser = etree.XMLPullParser(events=("start",), **SAFE_OPTIONS)
+    for at in range(0, len(data), _PEEK_CHUNK):
+        try:
+            parser.feed(data[at:at + _PEEK_CHUNK])
+            failed = False
+        except etree.XMLSyntaxError:
+            failed = True  # the events before the fault are kept
+        for _, root in parser.read_events():
+            try:
+                return identify_root(root)
+            except BankFileError:
+                return None
+        if failed:
+            return None
+    return None

@@ -37,11 +37,22 @@ def parse_bank_file(data: bytes, name: str) -> ParsedFile:
     """
     try:
         if detect.sniff(data) == "xml":
-            msg = detect.identify_xml(detect.parse_xml(data))
-            parsed = (camt.parse_pain002(msg) if msg.message == "pain.002"
-                      else camt.parse_camt(msg))
+            parsed = _parse_xml(data)
         else:
             parsed = mt940.parse_mt940(detect.decode_text(data))
     except BankFileError as exc:
         raise BankFileError(exc.detail, f"{name}, {exc.where}" if exc.where else name) from None
     return mt940.with_warnings(parsed, balance_warnings(parsed))
+
+
+def _parse_xml(data: bytes) -> ParsedFile:
+    """camt.052/053/054 as a stream (flat memory however long the statement); pain.002,
+    and whatever is refused, read whole, as is a camt file the stream cannot judge."""
+    kind = detect.peek_message(data)
+    if kind is not None and kind.message in camt.STREAMED:
+        try:
+            return camt.stream_camt(data, kind)
+        except camt.TreeNeeded:
+            pass
+    msg = detect.identify_xml(detect.parse_xml(data))
+    return camt.parse_pain002(msg) if msg.message == "pain.002" else camt.parse_camt(msg)
