@@ -240,6 +240,25 @@ def test_print_batch(send_letter, vroeg_home):
     assert all(owners[2 * k - 1] == owners[2 * k] for k in range(1, 5))
 
 
+def test_a_big_day_comes_in_parts_with_one_manifest(send_letter, settings):
+    settings.VROEG_PRINT_BATCH_LETTERS = 2
+    for _ in range(5):
+        send_letter()
+    pdf, manifest, count = build_print_batch(DAY)
+    assert count == 5 and pdf.name == "print-batch-2026-11-20-001.pdf"
+    parts = sorted(pdf.parent.glob("print-batch-2026-11-20*.pdf"))
+    assert [p.name for p in parts] == [f"print-batch-2026-11-20-00{n}.pdf" for n in (1, 2, 3)]
+    rows = _manifest(manifest)
+    assert [(r["letter"], r["file"], r["first_page"]) for r in rows] == [
+        ("1", "print-batch-2026-11-20-001.pdf", "1"), ("2", "print-batch-2026-11-20-001.pdf", "3"),
+        ("3", "print-batch-2026-11-20-002.pdf", "1"), ("4", "print-batch-2026-11-20-002.pdf", "3"),
+        ("5", "print-batch-2026-11-20-003.pdf", "1")]
+    assert [len(_pages(p)) for p in parts] == [4, 4, 2]
+    settings.VROEG_PRINT_BATCH_LETTERS = 1000  # back to one file: the parts are cleaned up
+    pdf, _, _ = build_print_batch(DAY)
+    assert [p.name for p in pdf.parent.glob("print-batch-2026-11-20*.pdf")] == [pdf.name]
+
+
 def test_print_batch_is_idempotent(send_letter):
     send_letter()
     send_letter("written_reminder")

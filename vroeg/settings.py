@@ -160,6 +160,8 @@ EMAIL_USE_TLS = os.environ.get("VROEG_SMTP_TLS", "0") == "1"
 DEFAULT_FROM_EMAIL = os.environ.get("VROEG_MAIL_FROM", "huurincasso@woonstad.example")
 # A Maildir the bounce reports (DSN) of our emails arrive in; the daily run reads it.
 VROEG_BOUNCE_MAILDIR = os.environ.get("VROEG_BOUNCE_MAILDIR", "")
+# Letters per print-batch PDF (a bigger day comes in parts, one manifest).
+VROEG_PRINT_BATCH_LETTERS = int(os.environ.get("VROEG_PRINT_BATCH_LETTERS", "1000"))
 # Replies go here (default: the corporation's email address).
 VROEG_MAIL_REPLY_TO = os.environ.get("VROEG_MAIL_REPLY_TO", "")
 # Dispatch: how often and when a failed send is tried again (minutes), before the next

@@ -1,8 +1,12 @@
 """The daily print batch: every letter sent on a day in one PDF for a print house,
 with a CSV manifest.
 
-    outbox/letters/<DATE>/print-batch-<DATE>.pdf
+    outbox/letters/<DATE>/print-batch-<DATE>.pdf        (up to 1,000 letters), or
+    outbox/letters/<DATE>/print-batch-<DATE>-001.pdf    (-002, ... for a bigger day)
     outbox/letters/<DATE>/print-batch-<DATE>.csv
+
+A big day comes in parts (settings.VROEG_PRINT_BATCH_LETTERS letters each): joining
+10,000 letters in one go held 2.2 GB; a part of 1,000 stays near 250 MB.
 
 The letters are the PDFs the letter channel wrote when it sent them (the proof of
 dispatch is the same file that is printed), joined with pypdf in the order they were
@@ -43,7 +47,8 @@ log = logging.getLogger(__name__)
 MANIFEST_COLUMNS = ("letter", "first_page", "pages", "blank_pages", "sheets", "message_id",
                     "key_hash", "template", "language", "address_line_1", "address_line_2",
                     "address_line_3", "address_line_4", "address_line_5", "postcode", "city",
-                    "country")
+                    "country", "file")
+DEFAULT_PART_LETTERS = 1000
 ADDRESS_LINES = 5
 
 
@@ -54,7 +59,7 @@ class PrintBatchError(Exception):
 @dataclass(frozen=True)
 class BatchLetter:
     number: int
-    first_page: int
+    first_page: int  # in its part's file
     pages: int
     blank_pages: int
     message: Message
@@ -62,6 +67,7 @@ class BatchLetter:
     postcode: str
     city: str
     country: str
+    file: str = ""
 
     @property
     def sheets(self) -> int:
@@ -72,7 +78,8 @@ class BatchLetter:
         return [str(self.number), str(self.first_page), str(self.pages),
                 str(self.blank_pages), str(self.sheets), str(self.message.pk),
                 key_hash(self.message.idempotency_key), self.message.template,
-                self.message.language, *lines, self.postcode, self.city, self.country]
+                self.message.language, *lines, self.postcode, self.city, self.country,
+                self.file]
 
 
 def key_hash(idempotency_key: str) -> str:
@@ -116,14 +123,26 @@ def _address(message: Message) -> tuple[tuple[str, ...], str, str, str]:
     return lines, format_postcode(str(postal["postcode"])), city, postal_country(postal)
 
 
-def _join(messages: list[Message], day: dt.date) -> tuple[bytes, list[BatchLetter]]:
+def _part_letters() -> int:
+    return max(1, int(getattr(settings, "VROEG_PRINT_BATCH_LETTERS", DEFAULT_PART_LETTERS)))
+
+
+def part_paths(day: dt.date, parts: int) -> list[Path]:
+    pdf, _ = batch_paths(day)
+    if parts <= 1:
+        return [pdf]
+    return [pdf.with_name(f"{pdf.stem}-{n:03d}.pdf") for n in range(1, parts + 1)]
+
+
+def _join(messages: list[Message], day: dt.date, first_number: int = 1,
+          file: str = "") -> tuple[bytes, list[BatchLetter]]:
     from pypdf import PdfReader, PdfWriter
     from pypdf.errors import PdfReadError
 
     writer = PdfWriter()
     letters: list[BatchLetter] = []
     page = 1
-    for number, message in enumerate(messages, start=1):
+    for number, message in enumerate(messages, start=first_number):
         path = _letter_file(message)
         try:
             reader = PdfReader(path)
@@ -147,7 +166,7 @@ def _join(messages: list[Message], day: dt.date) -> tuple[bytes, list[BatchLette
             writer.add_blank_page(width=box.width, height=box.height)
         letters.append(BatchLetter(number=number, first_page=page, pages=count,
                                    blank_pages=blank, message=message, lines=lines,
-                                   postcode=postcode, city=city, country=country))
+                                   postcode=postcode, city=city, country=country, file=file))
         page += count + blank
     # The letters share their fonts and the logo: keep one copy of each.
     writer.compress_identical_objects()
@@ -188,14 +207,32 @@ def build_print_batch(day: dt.date) -> tuple[Path | None, Path | None, int]:
     """
     pdf_path, csv_path = batch_paths(day)
     messages = letters_sent_on(day)
+    stale = set(pdf_path.parent.glob(f"{pdf_path.stem}*.pdf")) if pdf_path.parent.is_dir() \
+        else set()
     if not messages:
-        for path in (pdf_path, csv_path):
+        for path in (*stale, csv_path):
             path.unlink(missing_ok=True)
         return None, None, 0
-    data, letters = _join(messages, day)
+    size = _part_letters()
+    chunks = [messages[i:i + size] for i in range(0, len(messages), size)]
+    paths = part_paths(day, len(chunks))
+    # Build every part first (in memory one at a time), write only when all succeeded:
+    # a missing letter PDF leaves the earlier batch as it was.
+    parts: list[tuple[Path, bytes]] = []
+    letters: list[BatchLetter] = []
+    for n, (chunk, path) in enumerate(zip(chunks, paths, strict=True)):
+        data, joined = _join(chunk, day, first_number=n * size + 1, file=path.name)
+        parts.append((path, data))
+        letters += joined
+        del data
     manifest = _manifest(letters)
-    changed = _write_if_changed(pdf_path, data)
+    changed = False
+    for path, data in parts:
+        changed = _write_if_changed(path, data) or changed
+    for old in stale - set(paths):
+        old.unlink(missing_ok=True)
     changed = _write_if_changed(csv_path, manifest) or changed
+    pdf_path = paths[0]
     pages = sum(letter.pages + letter.blank_pages for letter in letters)
     log.info("print batch %s: %d letters, %d pages%s", day, len(letters), pages,
              "" if changed else " (unchanged)")
