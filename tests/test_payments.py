@@ -802,3 +802,38 @@ def test_admin_lists_and_audits_payment_links(admin_client, fake_provider) -> No
     response = admin_client.post(reverse("admin:payments_paymentlink_changelist"),
                                  {"action": "check_at_provider", "_selected_action": [link.pk]})
     assert response.status_code == 302
+
+
+# --- paying in parts: the tenant arranges it alone, within policy ---------------------------
+
+@pytest.mark.django_db
+def test_the_tenant_arranges_small_arrears_online_within_policy(client, settings):
+    from datetime import date as _date
+
+    from vroeg.collection.models import Arrangement, Case
+    from vroeg.ledger.models import LedgerEntry
+    from vroeg.payments.actions import link_for
+    from vroeg.portfolio.models import Household, Tenancy
+
+    settings.VROEG_PAYMENT_PROVIDER = "fake"
+    h = Household.objects.create(code="REL-A", name="Fam. Arslan")
+    t = Tenancy.objects.create(code="OVK-A", household=h, unit_code="EH-A", street="Lindelaan",
+                               house_number="3", postcode="1234AB", city="Utrecht",
+                               start_on=_date(2019, 1, 1), net_rent=Decimal("600.00"),
+                               payment_reference="1000000000000999")
+    today = timezone.localdate()
+    LedgerEntry.objects.create(tenancy=t, kind="charge", amount=Decimal("600.00"),
+                               booked_on=today, due_on=today, source_key="charge:a")
+    Case.objects.create(tenancy=t, flow="sociaal-incasseren@2", opened_on=today)
+    link = link_for(t, Decimal("600.00"))
+    page = client.get(f"/betaal/{link.token}/regeling")
+    assert page.status_code == 200 and "6 keer" in page.content.decode()
+    done = client.post(f"/betaal/{link.token}/regeling", {"terms": "3"})
+    assert done.status_code == 200 and "Afgesproken" in done.content.decode()
+    a = Arrangement.objects.get(tenancy=t)
+    assert (a.terms, a.total, a.created_by) == (3, Decimal("600.00"), "tenant:OVK-A")
+    assert Case.objects.get(tenancy=t).state == "arrangement"
+    # More than a month's rent, or a second arrangement within a year: a person decides.
+    again = client.post(f"/betaal/{link.token}/regeling", {"terms": "2"})
+    assert "niet zelf online" in again.content.decode()
+    assert Arrangement.objects.filter(tenancy=t, status="active").count() == 1

@@ -7,7 +7,7 @@ Every write is audited with who did it and why, in the same transaction.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -215,5 +215,53 @@ def agree_arrangement(case: Case, *, schedule: list[tuple[date, Decimal]], actor
     return arr
 
 
-__all__ = ["ActionError", "agree_arrangement", "complete_task", "end_pause", "move_case",
+def self_service_options(tenancy: Any, on: date) -> tuple[Decimal, list[int], list[str]]:
+    """What the tenant may arrange alone today: (what is owed, the allowed numbers of
+    instalments, why not when none). Rule 13's self-service limits (ArrangementPolicy)."""
+    from vroeg.domain import arrangements as arr
+    from vroeg.ledger.queries import balance_of
+
+    owed = balance_of(tenancy.pk, on)
+    if owed <= 0 or open_case_of(tenancy.pk) is None:
+        return owed, [], ["geen achterstand om te regelen / no arrears to arrange"]
+    last = (Arrangement.objects.filter(tenancy=tenancy).order_by("-agreed_on")
+            .values_list("agreed_on", flat=True).first())
+    policy = arr.ArrangementPolicy()
+    allowed: list[int] = []
+    why: list[str] = []
+    for terms in range(2, policy.self_service_max_terms + 1):
+        ok, checks = arr.self_service_allowed(arr.SelfServiceFacts(
+            tenancy_start_on=tenancy.start_on, today=on, arrears=owed,
+            monthly_rent=tenancy.monthly_rent, terms=terms, last_arrangement_on=last), policy)
+        if ok:
+            allowed.append(terms)
+        elif not why:
+            why = [c.text for c in checks if not c.passed]
+    return owed, allowed, why
+
+
+def self_service_arrangement(tenancy: Any, *, terms: int, on: date, actor: str) -> Arrangement:
+    """The tenant arranges the arrears alone (the link in a message), within policy:
+    equal monthly instalments from next month, on top of the rent. Outside the policy:
+    ActionError with the reasons, and a person decides."""
+    from vroeg.domain import arrangements as arr
+
+    owed, allowed, why = self_service_options(tenancy, on)
+    if terms not in allowed:
+        raise ActionError("; ".join(why) or f"{terms} termijnen kan niet zelf / cannot be "
+                                              "arranged alone")
+    first = (on.replace(day=1) + timedelta(days=32)).replace(day=min(tenancy.due_day, 28))
+    proposal = arr.propose(owed, tenancy.monthly_rent, first, terms, agreed_on=on)
+    if isinstance(proposal, arr.Refusal):
+        raise ActionError("; ".join(proposal.reasons))
+    case = open_case_of(tenancy.pk)
+    assert case is not None  # self_service_options checked it
+    return agree_arrangement(case, schedule=[(i.due_on, i.amount)
+                                             for i in proposal.schedule.instalments],
+                             actor=actor, on=on, note="zelf afgesproken via de link / "
+                                                      "arranged by the tenant online")
+
+
+__all__ = ["ActionError", "agree_arrangement", "self_service_arrangement",
+           "self_service_options", "complete_task", "end_pause", "move_case",
            "open_case_of", "record_evidence", "record_objection", "set_pause"]

@@ -148,6 +148,9 @@ def _send_message(sd: StepDecision, case: Case, household: Household, tenancy: T
     key = f"msg:{case.pk}:{sd.reaction_key or sd.step.id}"
     # A link for the amount owed (vroeg/payments): the same link while it stays open.
     ctx["pay_link"] = pay_url(tenancy, snap.arrears, message_key=key, now=now)
+    if sd.step.action == ARRANGEMENT_OFFER:
+        # The same link lets the tenant arrange it alone, within policy (rule 13).
+        ctx["arrangement_link"] = f"{ctx['pay_link']}/regeling"
     # Evidence is recorded when the message is actually sent (messaging/dispatch.py),
     # dated that day: a letter held over a Sunday or a catch-up proves its real date.
     ctx[EVIDENCE_KEY] = [{"kind": kind, "note": _record_note(kind, sd, ctx)}

@@ -108,7 +108,7 @@ POSTAL_KEYS = ("street", "house_number", "postcode", "city")
 #: object to the municipal signal; default: "within 14 days of this letter") and
 #: ``staff_texts`` ({"intro": ..., "closing": ...}: the staff's own paragraphs,
 #: see MessageText).
-OPTIONAL_KEYS = ("debt_help", "object_by", "staff_texts")
+OPTIONAL_KEYS = ("debt_help", "object_by", "staff_texts", "arrangement_link")
 
 _DECIMAL_KEYS = ("amount", "months_owed", "principal", "costs", "total", "offer_instalment")
 _MONEY_KEYS = ("principal", "costs", "total", "offer_instalment")

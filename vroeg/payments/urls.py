@@ -28,5 +28,6 @@ urlpatterns = [
     path("betaal/<paytoken:token>", views.pay, name="payments-pay"),
     path("betaal/<paytoken:token>/", views.pay),
     path("betaal/<paytoken:token>/terug", views.returned, name="payments-return"),
+    path("betaal/<paytoken:token>/regeling", views.arrangement, name="payments-arrangement"),
     path("betalen/<paytoken:token>/", views.fake_checkout, name="payments-fake"),
 ]

@@ -190,3 +190,42 @@ def fake_checkout(request: HttpRequest, token: str) -> HttpResponse:
         "amount_en": format_money(payment.amount, "en"), "description": payment.description})
     _private(response)
     return response
+
+
+@require_http_methods(["GET", "POST"])
+def arrangement(request: HttpRequest, token: str) -> HttpResponse:
+    """Pay in parts: the tenant arranges the arrears alone, within the corporation's
+    self-service policy (rule 13); outside it, the page says to call."""
+    from django.utils import timezone
+
+    from vroeg.collection.actions import (
+        ActionError,
+        self_service_arrangement,
+        self_service_options,
+    )
+    from vroeg.domain.arrangements import schedule_amounts
+
+    link = _link(token)
+    if link is None:
+        return _page(request, "unknown", None, status=404)
+    today = timezone.localdate()
+    owed, allowed, why = self_service_options(link.tenancy, today)
+    done = None
+    error = ""
+    if request.method == "POST" and allowed:
+        try:
+            terms = int(request.POST.get("terms", "0"))
+            done = self_service_arrangement(link.tenancy, terms=terms, on=today,
+                                            actor=f"tenant:{link.tenancy.code}")
+        except (ValueError, ActionError) as exc:
+            error = str(exc)
+    options = [{"terms": n, "nl": format_money(schedule_amounts(owed, n)[0], "nl"),
+                "en": format_money(schedule_amounts(owed, n)[0], "en")} for n in allowed]
+    response = render(request, "payments/arrangement.html", {
+        "corp": settings.VROEG_CORPORATION, "owed_nl": format_money(owed, "nl"),
+        "owed_en": format_money(owed, "en"), "options": options, "why": why, "done": done,
+        "error": error,
+        "instalments": [(i.due_on, format_money(i.amount, "nl"))
+                        for i in done.instalments.all()] if done else []})
+    _private(response)
+    return response
