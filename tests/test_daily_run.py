@@ -91,14 +91,14 @@ def test_a_month_of_runs(portfolio):
     # T1 and T5 paid on time: no case, no message.
     assert not Case.objects.filter(tenancy__code__in=["OVK-00001", "OVK-00005"]).exists()
 
-    # T2 never paid (first time late): the ladder, spaced, by SMS as preferred, a call,
-    # the arrangement offer, then the written reminder by letter.
+    # T2 never paid (first time late): the ladder, spaced, by SMS as preferred, the
+    # arrangement offer with its link, a call, then the written reminder by letter.
     assert steps_of("OVK-00002") == [
         ("2026-11-06", "reminder_friendly:sms"), ("2026-11-13", "reminder_second:sms"),
-        ("2026-11-25", "arrangement_offer:sms"), ("2026-11-30", "written_reminder:letter")]
+        ("2026-11-20", "arrangement_offer:sms"), ("2026-11-30", "written_reminder:letter")]
     assert Case.objects.get(tenancy__code="OVK-00002").state == "written_reminder"
     call = Task.objects.get(tenancy__code="OVK-00002")
-    assert call.kind == "call" and call.created_on == D(2026, 11, 20)
+    assert call.kind == "call" and call.created_on == D(2026, 11, 25)
     letter = Message.objects.get(tenancy__code="OVK-00002", channel="letter")
     assert letter.status == Message.Status.SENT
     assert (portfolio / letter.delivery_ref).is_file()
@@ -146,13 +146,13 @@ def test_same_date_twice_changes_nothing(portfolio):
 EXPECTED_MESSAGES = sorted([
     ("OVK-00002", "reminder_friendly", D(2026, 11, 6)),
     ("OVK-00002", "reminder_second", D(2026, 11, 13)),
-    ("OVK-00002", "arrangement_offer", D(2026, 11, 25)),
+    ("OVK-00002", "arrangement_offer", D(2026, 11, 20)),
     ("OVK-00002", "written_reminder", D(2026, 11, 30)),
     ("OVK-00003", "reminder_friendly", D(2026, 11, 6)),
     ("OVK-00004", "reminder_friendly", D(2026, 11, 6)),
     ("OVK-00004", "reminder_second", D(2026, 11, 18)),
 ])
-EXPECTED_TASKS = [("OVK-00002", "call", D(2026, 11, 20)), ("OVK-00004", "call", D(2026, 11, 13))]
+EXPECTED_TASKS = [("OVK-00002", "call", D(2026, 11, 25)), ("OVK-00004", "call", D(2026, 11, 13))]
 
 
 def schedule() -> tuple[list, list]:

@@ -50,16 +50,16 @@ def steps(code: str) -> list[tuple[str, str]]:
 
 
 def test_the_ladder_to_a_handover_proposal(never_pays):
-    run(D(2026, 7, 22))
+    run(D(2026, 7, 27))
     call = Task.objects.get(tenancy__code="OVK-00001", kind="call")
-    assert call.created_on == D(2026, 7, 20)
-    complete_task(call, outcome="no_answer", actor="staff:anna", on=D(2026, 7, 22),
+    assert call.created_on == D(2026, 7, 25)  # after the arrangement offer and its link
+    complete_task(call, outcome="no_answer", actor="staff:anna", on=D(2026, 7, 27),
                   note="twee keer gebeld")
     run(D(2026, 10, 14))
 
     assert steps("OVK-00001") == [
         ("2026-07-06", "reminder_friendly"), ("2026-07-13", "reminder_second"),
-        ("2026-07-20", "call"), ("2026-07-25", "arrangement_offer"),
+        ("2026-07-20", "arrangement_offer"), ("2026-07-25", "call"),
         ("2026-07-30", "written_reminder"),
         ("2026-08-13", "municipal_signal"),  # 14 days after the written reminder
         ("2026-08-18", "fourteen_day_letter"), ("2026-08-30", "call_before_handover"),
@@ -110,9 +110,9 @@ def test_the_ladder_to_a_handover_proposal(never_pays):
 
 
 def test_an_objection_skips_the_signal_but_not_the_letter(never_pays):
-    run(D(2026, 7, 22))
+    run(D(2026, 7, 27))
     complete_task(Task.objects.get(tenancy__code="OVK-00001", kind="call"),
-                  outcome="reached", actor="staff:anna", on=D(2026, 7, 22))
+                  outcome="reached", actor="staff:anna", on=D(2026, 7, 27))
     run(D(2026, 8, 2))
     case = Case.objects.get(tenancy__code="OVK-00001")
     record_objection(case, on=D(2026, 8, 3), actor="staff:anna",
@@ -133,9 +133,9 @@ def test_a_landlord_that_charges_costs_books_them_the_day_after_the_deadline(nev
     mine.write_text(flow.replace("charge_collection_costs: false",
                                  "charge_collection_costs: true"), "utf-8")
     settings.VROEG_FLOW_FILE = str(mine)
-    run(D(2026, 7, 22))
+    run(D(2026, 7, 27))
     complete_task(Task.objects.get(tenancy__code="OVK-00001", kind="call"),
-                  outcome="no_answer", actor="staff:anna", on=D(2026, 7, 22))
+                  outcome="no_answer", actor="staff:anna", on=D(2026, 7, 27))
     run(D(2026, 9, 3))
     assert not LedgerEntry.objects.filter(kind="costs").exists()  # the deadline itself
     assert run(D(2026, 9, 4))["ledger"]["collection_costs"] == 1

@@ -5,14 +5,18 @@ and bulk_update builds a CASE expression per row that grows quadratically; a day
 run and a 100,000-row import spent most of their time there. These write the same
 values (each field's default and get_db_prep_save) with one prepared statement:
 executemany on SQLite, COPY on PostgreSQL. Primary keys are not returned.
+`values_rows` is the read side: large values_list reads without Django's per-row cost.
 """
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
 from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 T = TypeVar("T")
@@ -43,10 +47,14 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> in
              for f in fields]
     cut = [getattr(f, "max_length", None) if isinstance(f, models.CharField) else None
            for f in fields]
+    # Dates and decimals repeat (a day's charges share their date, rents their amounts):
+    # each distinct value is converted once. Equal values store the same.
+    memo: list[dict[Any, Any] | None] = [
+        {} if isinstance(f, models.DateField | models.DecimalField) else None for f in fields]
     params: list[list[Any]] = []
     for row in rows:
         values: list[Any] = []
-        for f, plain, limit in zip(fields, as_is, cut, strict=True):
+        for f, plain, limit, seen in zip(fields, as_is, cut, memo, strict=True):
             if f.attname in row:
                 value = row[f.attname]
             elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
@@ -56,6 +64,12 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> in
             if value is None:
                 if isinstance(f, models.JSONField):
                     value = f.get_db_prep_save(value, conn)
+            elif seen is not None:
+                key = (type(value), value)
+                prepared = seen.get(key, seen)
+                if prepared is seen:
+                    prepared = seen[key] = f.get_db_prep_save(value, conn)
+                value = prepared
             elif type(value) is not plain:
                 value = f.get_db_prep_save(value, conn)
             elif limit and isinstance(value, str) and len(value) > limit:
@@ -65,9 +79,11 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> in
     table = _quote(model._meta.db_table)
     columns = ", ".join(_quote(f.column) for f in fields)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and not any(
-                isinstance(f, models.JSONField) for f in fields):
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        if connection.vendor == "postgresql":
+            # COPY takes JSON too (get_db_prep_save gives psycopg's Jsonb); errors come
+            # out as Django's (IntegrityError), as from the INSERT below.
+            with conn.wrap_database_errors, \
+                    cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for values in params:
                     copy.write_row(values)
         else:
@@ -89,6 +105,99 @@ def update_rows(model: type[models.Model], objs: Sequence[Any], names: Iterable[
     conn = connections[DEFAULT_DB_ALIAS]
     params = [[f.get_db_prep_save(getattr(obj, f.attname), conn)  # type: ignore[union-attr]
                for f in columns] + [obj.pk] for obj in objs]
+    pks = [obj.pk for obj in objs]
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and len(set(pks)) == len(pks):
+            # One UPDATE ... FROM (VALUES ...) per batch: a statement per row cost PostgreSQL
+            # most of a large day's matching. Distinct keys only, so the result is the same.
+            # Typed by a cast to the column's base type (no length: an explicit cast to
+            # varchar(n) would cut a long text where the plain UPDATE refuses it).
+            pk = _quote(getattr(meta.pk, "column", "id"))
+            types = [str(f.db_type(conn)).split("(")[0]  # type: ignore[union-attr]
+                     for f in [*columns, meta.pk]]
+            row = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
+            aliases = ", ".join(f"c{i}" for i in range(len(columns)))
+            assign = ", ".join(f"{_quote(getattr(f, 'column', ''))} = v.c{i}"
+                               for i, f in enumerate(columns))
+            for chunk in chunks(params, 1000):
+                cursor.execute(
+                    f"UPDATE {_quote(meta.db_table)} AS t SET {assign} FROM (VALUES "
+                    f"{', '.join([row] * len(chunk))}) AS v({aliases}, pk) WHERE t.{pk} = v.pk",
+                    [value for values in chunk for value in values])
+            return
         for chunk in chunks(params):
             cursor.executemany(sql, chunk)
+
+
+class _Memo(dict[Any, Any]):
+    """A converter that remembers: a portfolio's ledger repeats few amounts and dates."""
+
+    LIMIT = 100_000
+
+    def __init__(self, convert: Any) -> None:
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, key: Any) -> Any:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        value = self[key] = None if key is None else self.convert(key)
+        return value
+
+
+def _sqlite_converter(field: models.Field) -> Any:
+    """The value Django's SQLite backend would return for a plain column of `field`
+    (a date selected as text)."""
+    if isinstance(field, models.DecimalField):
+        # As DatabaseOperations.get_decimalfield_converter: 15 significant digits, then
+        # the field's decimal places (SQLite keeps a decimal as a float or an integer).
+        create = decimal.Context(prec=15).create_decimal_from_float
+        places = decimal.Decimal(1).scaleb(-field.decimal_places)
+        context = field.context
+        return _Memo(lambda value: create(value).quantize(places, context=context)).__getitem__
+    if isinstance(field, models.DateTimeField):
+        raise TypeError(f"{field}: values_rows does not convert datetimes")
+    if isinstance(field, models.DateField):
+        return _Memo(date.fromisoformat).__getitem__
+    if isinstance(field, models.BooleanField):
+        return _Memo(bool).__getitem__
+    if isinstance(field, models.JSONField):
+        raise TypeError(f"{field}: values_rows does not convert JSON")
+    return None
+
+
+def values_rows(queryset: models.QuerySet[Any], names: Sequence[str],
+                size: int = 10_000) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``queryset.values_list(*names)`` (plain columns of its own model), the
+    same values Django returns, read with the bare cursor: Django's per-row iterator
+    (converters looked up per value, wrappers per fetch) costs several times the query
+    when a run reads the ledger of a whole portfolio."""
+    meta = queryset.model._meta
+    converters: list[tuple[int, Any]] = []
+    selected = list(names)
+    if connection.vendor == "sqlite":  # psycopg already returns Decimal, date and bool
+        casts: dict[str, Any] = {}
+        for i, name in enumerate(names):
+            field = meta.pk if name == "pk" else meta.get_field(name)
+            conv = _sqlite_converter(field)  # type: ignore[arg-type]
+            if conv is not None:
+                converters.append((i, conv))
+            if isinstance(field, models.DateField):
+                # As text: sqlite3 would parse a date column with Django's regex parser
+                # (detect_types), far slower than date.fromisoformat.
+                selected[i] = f"_{name}_as_text"
+                casts[selected[i]] = Cast(name, output_field=models.TextField())
+        if casts:
+            queryset = queryset.annotate(**casts)
+    sql, params = queryset.values_list(*selected).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(size):
+            if not converters:
+                yield from (tuple(row) for row in rows)
+                continue
+            for row in rows:
+                values = list(row)
+                for i, conv in converters:
+                    values[i] = conv(values[i])
+                yield tuple(values)

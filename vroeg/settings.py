@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "vroeg.payments",
     "vroeg.messaging",
     "vroeg.runs",
+    "vroeg.sim",
 ]
 
 MIDDLEWARE = [

@@ -1,5 +1,6 @@
 """The pure decision: segments, ladders, reactions, guards and the legal gates."""
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -67,6 +68,7 @@ FULL = SignalEvidence(
     objection_offer=Proof(ago(16), "message:12 offer, objection until ..."))
 BEFORE_SIGNAL = {"reminder_friendly": 40, "call": 33, "reminder_second": 27,
                  "arrangement_offer": 22, "written_reminder": 16}
+BEFORE_CALL = {"reminder_friendly": 14, "reminder_second": 7, "arrangement_offer": 5}
 
 
 # --- the ladder ------------------------------------------------------------------------------
@@ -89,6 +91,9 @@ def test_steps_in_order_with_spacing():
     assert decide(FLOW, household(tenancy(20, case=case({"reminder_friendly": 3}))),
                   TODAY).steps == ()
     d = decide(FLOW, household(tenancy(20, case=case({"reminder_friendly": 7}))), TODAY)
+    assert ids(d) == ["reminder_second"]
+    # The call comes after the arrangement offer (its link may settle it first).
+    d = decide(FLOW, household(tenancy(20, case=case(BEFORE_CALL))), TODAY)
     assert ids(d) == ["call"] and d.steps[0].step.action == "task"
 
 
@@ -116,7 +121,7 @@ def test_vulnerable_household_gets_a_visit_instead_of_a_call():
 
 def test_call_comes_sooner_after_a_reversal():
     c = case({"reminder_friendly": 7})
-    assert decide(FLOW, household(tenancy(13, case=c)), TODAY).steps == ()
+    assert "call" not in ids(decide(FLOW, household(tenancy(13, case=c)), TODAY))
     d = decide(FLOW, household(tenancy(13, case=c, signals=frozenset({"dd_reversal"}))), TODAY)
     assert ids(d) == ["call"] and "dd_reversal" in d.steps[0].reason
 
@@ -165,7 +170,7 @@ def test_at_most_two_messages_a_week():
 
 
 def test_tasks_are_not_communications_and_are_not_capped():
-    c = case({"reminder_friendly": 7})
+    c = case(BEFORE_CALL)
     d = decide(FLOW, household(tenancy(20, case=c), messages_last_7_days=5,
                                messaged_on=frozenset({TODAY})), TODAY)
     assert ids(d) == ["call"]
@@ -431,3 +436,20 @@ def test_never_two_steps_with_one_idempotency_key(rows, done):
     keys = [(s.tenancy_id, s.reaction_key or s.step.id) for s in d.steps]
     assert len(keys) == len(set(keys))  # the shell's msg:/task: keys are built from these
     assert not {k for _, k in keys} & done  # a reaction already done is never repeated
+
+
+def test_the_call_waits_for_the_households_payday():
+    # 19 days overdue on 2026-11-20: the oldest due date is 2026-11-01. Income on the
+    # 24th: no call before the 26th (after_payday_days: 2); the reminder is not held up.
+    waits = decide(FLOW, household(tenancy(19, payday=24, case=case(BEFORE_CALL))), TODAY)
+    assert "call" not in ids(waits)
+    t = tenancy(19, payday=24, case=case(BEFORE_CALL))
+    assert "call" not in ids(decide(FLOW, household(replace(t, days_overdue=24)),
+                                    TODAY + timedelta(days=5)))
+    assert "call" in ids(decide(FLOW, household(replace(t, days_overdue=25)),
+                                TODAY + timedelta(days=6)))
+    # Paid on the 3rd (income early in the month), or no payday known: call on day 19.
+    for payday in (3, None):
+        d = decide(FLOW, household(tenancy(19, payday=payday, case=case(BEFORE_CALL))),
+                   TODAY)
+        assert "call" in ids(d)

@@ -444,3 +444,22 @@ def test_facts_about_the_past_keep_their_key_on_later_days(case, offset, later):
             due = date(int(f.key[:4]), int(f.key[5:7]), 1)
             if due > window_start:
                 assert (f.kind, f.key) in after, f
+
+
+# --- the usual payday --------------------------------------------------------------------
+
+def test_usual_payday_is_learned_from_late_rent_months():
+    # Paid on the 25th-27th in five of six months: the income comes around the 26th.
+    days = {5: 25, 6: 26, 7: 27, 8: 1, 9: 26, 10: 25}
+    ps = [p for m, d in days.items() for p in (charge(m), pay(date(2026, m, d)))]
+    assert signals.usual_payday(ps, date(2026, 11, 2)) == 26
+
+
+def test_no_usual_payday_for_on_time_payers_short_history_or_real_arrears():
+    on_time = [p for m in range(5, 11) for p in (charge(m), pay(date(2026, m, 2)))]
+    assert signals.usual_payday(on_time, date(2026, 11, 2)) is None
+    short = [p for m in (9, 10) for p in (charge(m), pay(date(2026, m, 25)))]
+    assert signals.usual_payday(short, date(2026, 11, 2)) is None
+    # A month behind all the time (each rent paid 30+ days late) is arrears, not payday.
+    behind = [charge(m) for m in range(5, 11)] + [pay(date(2026, m, 3)) for m in range(6, 11)]
+    assert signals.usual_payday(behind, date(2026, 11, 2)) is None

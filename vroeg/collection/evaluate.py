@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from vroeg.collection.apply import Applied, apply_decision
 from vroeg.collection.costs import book_collection_costs
-from vroeg.collection.snapshots import gather, tenancies_to_evaluate
+from vroeg.collection.snapshots import chunks, gather, load_tenancies, tenancies_to_evaluate
 from vroeg.domain.flow import Flow, decide
+from vroeg.portfolio.models import Tenancy
 
 
 @dataclass
@@ -46,35 +47,74 @@ def _municipal_agreement() -> Callable[[str], bool]:
     return has_agreement
 
 
+#: Tenancies gathered at once (whole households): the snapshots, postings and decisions
+#: of one block are in memory at a time, not those of the whole portfolio.
+BLOCK = 20_000
+
+
+def _blocks(ids: list[int]) -> Iterator[list[int]]:
+    """`ids` in blocks of whole households, in household id order (the order in which
+    households are decided), each block at most BLOCK tenancies unless one household
+    holds more."""
+    household_of: dict[int, int] = {}
+    for chunk in chunks(ids):
+        household_of.update(Tenancy.objects.filter(pk__in=chunk)
+                            .values_list("pk", "household_id").order_by())
+    by_household: dict[int, list[int]] = {}
+    for tid in ids:  # sorted: each household's tenancies stay in id order
+        by_household.setdefault(household_of[tid], []).append(tid)
+    block: list[int] = []
+    for hid in sorted(by_household):
+        if block and len(block) + len(by_household[hid]) > BLOCK:
+            yield block
+            block = []
+        block.extend(by_household[hid])
+    if block:
+        yield block
+
+
 def evaluate(run_on: date, now: datetime, flow: Flow,
              touched: Iterable[int] = ()) -> EvaluationResult:
     result = EvaluationResult()
     ids = sorted(tenancies_to_evaluate(run_on, touched))
     if not ids:
         return result
-    facts = gather(run_on, ids, has_agreement=_municipal_agreement())
     result.evaluated = len(ids)
     fault_after = _fault_point()
-    for n, (hid, snapshot) in enumerate(sorted(facts.households.items()), start=1):
-        household = facts.tenancies[snapshot.tenancies[0].tenancy_id].household
-        decision = decide(flow, snapshot, run_on)
-        signals = facts.new_signals.get(hid, [])
-        for _tid, seg in decision.segments:
-            result.segments[seg] += 1
-        if decision.open_cases or decision.close_cases or decision.steps or signals:
-            applied = Applied()
-            apply_decision(household, decision, facts, signals, run_on, now, flow, applied)
-            _add(result, applied)
-            result.households += 1
-        for note in decision.notes:
-            if note.startswith("pauze"):
-                result.paused += 1
-            elif " wacht / waits:" in note:
-                result.waiting[note.split(" ", 1)[0]] += 1
-            elif "deze week / this week" in note:
-                result.capped += 1
-        if fault_after is not None and n >= fault_after:
-            os._exit(3)  # fault injection for the crash-and-resume test
+    agreement = _municipal_agreement()
+    n = 0
+    # Block by block; within a block every household is decided first (pure), then the
+    # Tenancy/Household rows of those with something to apply are loaded in bulk and the
+    # decisions applied in household order, one transaction each, as before.
+    for block in _blocks(ids):
+        facts = gather(run_on, block, has_agreement=agreement, models=False)
+        decided = []
+        for hid, snapshot in sorted(facts.households.items()):
+            decision = decide(flow, snapshot, run_on)
+            signals = facts.new_signals.get(hid, [])
+            act = bool(decision.open_cases or decision.close_cases or decision.steps or signals)
+            decided.append((snapshot, decision, signals, act))
+        load_tenancies(facts, (t.tenancy_id for snapshot, _, _, act in decided if act
+                               for t in snapshot.tenancies))
+        for snapshot, decision, signals, act in decided:
+            n += 1
+            for _tid, seg in decision.segments:
+                result.segments[seg] += 1
+            if act:
+                household = facts.tenancies[snapshot.tenancies[0].tenancy_id].household
+                applied = Applied()
+                apply_decision(household, decision, facts, signals, run_on, now, flow, applied)
+                _add(result, applied)
+                result.households += 1
+            for note in decision.notes:
+                if note.startswith("pauze"):
+                    result.paused += 1
+                elif " wacht / waits:" in note:
+                    result.waiting[note.split(" ", 1)[0]] += 1
+                elif "deze week / this week" in note:
+                    result.capped += 1
+            if fault_after is not None and n >= fault_after:
+                os._exit(3)  # fault injection for the crash-and-resume test
     result.costs_booked = book_collection_costs(run_on, flow)
     return result
 

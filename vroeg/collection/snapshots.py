@@ -11,16 +11,18 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.db.models import Count, Q
 
 from vroeg.collection.models import Arrangement, Case, CaseStep, Evidence, Pause, Signal
+from vroeg.db import values_rows
 from vroeg.domain import arrangements as arr
 from vroeg.domain.flow import Contact, HouseholdSnapshot, OpenCase, TenancySnapshot
 from vroeg.domain.flow import Pause as PauseFacts
 from vroeg.domain.ledger import Posting, age
 from vroeg.domain.legal.wgs import Proof, SignalEvidence
-from vroeg.domain.signals import RentChange, SignalFact, TenancyEvent, detect
+from vroeg.domain.signals import RentChange, SignalFact, TenancyEvent, detect, usual_payday
 from vroeg.ledger.models import LedgerEntry
 from vroeg.ledger.queries import owing_balances
 from vroeg.messaging.models import Message
@@ -63,9 +65,12 @@ class Facts:
 def _postings(ids: list[int], run_on: date) -> dict[int, list[Posting]]:
     out: dict[int, list[Posting]] = defaultdict(list)
     for chunk in chunks(ids):
-        rows = (LedgerEntry.objects.filter(tenancy_id__in=chunk, booked_on__lte=run_on)
-                .values_list("tenancy_id", "kind", "amount", "booked_on", "due_on",
-                             "return_reason", "source_key"))
+        # values_rows: the same rows as values_list, without Django's per-row cost (a
+        # run reads the ledger of nearly every tenancy on the 1st).
+        rows = values_rows(LedgerEntry.objects.filter(tenancy_id__in=chunk,
+                                                      booked_on__lte=run_on),
+                           ("tenancy_id", "kind", "amount", "booked_on", "due_on",
+                            "return_reason", "source_key"))
         for tid, kind, amount, booked_on, due_on, reason, key in rows:
             out[tid].append(Posting(kind, amount, booked_on, due_on, reason, key))
     return out
@@ -115,19 +120,74 @@ def _schedule(a: Arrangement) -> arr.Schedule:
         arr.Instalment(i.number, i.due_on, i.amount) for i in a.instalments.all()))
 
 
-def _contact(h: Household) -> Contact:
+def _contact(h: Household | _HouseholdRow) -> Contact:
     return Contact(preferred_channel=h.preferred_channel, has_email=bool(h.email),
                    has_mobile=bool(h.mobile), has_postal=True, letter_only=h.letter_only,
                    no_email=h.no_email, no_sms=h.no_sms or h.sms_opt_out_on is not None,
                    whatsapp=h.whatsapp_opt_in_on is not None)
 
 
-def gather(run_on: date, ids: list[int], *, has_agreement=lambda city: True) -> Facts:
+class _HouseholdRow(NamedTuple):
+    """What a snapshot needs of a household (the attributes of Household it reads)."""
+
+    pk: int
+    preferred_channel: str
+    email: str
+    mobile: str
+    letter_only: bool
+    no_email: bool
+    no_sms: bool
+    sms_opt_out_on: date | None
+    whatsapp_opt_in_on: date | None
+    vulnerable: bool
+    has_children: bool | None
+    payday: int | None
+
+
+class _TenancyRow(NamedTuple):
+    """What a snapshot needs of a tenancy (the attributes of Tenancy it reads)."""
+
+    pk: int
+    household_id: int
+    net_rent: Decimal
+    service_costs: Decimal
+    start_on: date
+    city: str
+    household: _HouseholdRow
+
+
+def _tenancy_rows(ids: list[int]) -> dict[int, _TenancyRow]:
+    # Plain rows, not model instances: on the 1st nearly every tenancy is gathered, and
+    # building a Tenancy and a Household per tenancy cost more than all the queries.
+    rows = [r for chunk in chunks(ids) for r in values_rows(
+        Tenancy.objects.filter(pk__in=chunk),
+        ("id", "household_id", "net_rent", "service_costs", "start_on", "city"))]
+    hids = sorted({r[1] for r in rows})
+    households = {r[0]: _HouseholdRow(*r) for chunk in chunks(hids) for r in values_rows(
+        Household.objects.filter(pk__in=chunk), _HouseholdRow._fields)}
+    return {r[0]: _TenancyRow(r[0], r[1], r[2], r[3], r[4], r[5], households[r[1]])
+            for r in rows}
+
+
+def load_tenancies(facts: Facts, ids: Iterable[int]) -> None:
+    """Put these tenancies (with their household) in facts.tenancies, in bulk."""
+    missing = sorted(set(ids) - set(facts.tenancies))
+    for chunk in chunks(missing):
+        facts.tenancies.update((t.pk, t) for t in Tenancy.objects.filter(pk__in=chunk)
+                               .select_related("household"))
+
+
+def gather(run_on: date, ids: list[int], *, has_agreement=lambda city: True,
+           models: bool = True) -> Facts:
     """The snapshots for these tenancies on `run_on`, in a fixed number of queries per
-    chunk of tenancies (no query per tenancy)."""
-    tenancies = {t.pk: t for chunk in chunks(ids)
-                 for t in Tenancy.objects.filter(pk__in=chunk).select_related("household")}
+    chunk of tenancies (no query per tenancy). With models=False, facts.tenancies
+    starts empty: the caller loads (load_tenancies) the few it will write about."""
+    light = _tenancy_rows(ids)
+    agreed: dict[str, bool] = {}  # per city: asked once per gather, not per household
+    tenancies: dict[int, Tenancy] = {}
     facts = Facts(tenancies=tenancies)
+    if models:
+        load_tenancies(facts, ids)
     postings = _postings(ids, run_on)
     open_cases = {c.tenancy_id: c for chunk in chunks(ids)
                   for c in Case.objects.filter(tenancy_id__in=chunk, status=Case.Status.OPEN)}
@@ -180,7 +240,7 @@ def gather(run_on: date, ids: list[int], *, has_agreement=lambda city: True) -> 
             else:
                 events[e.tenancy_id].append(TenancyEvent(e.kind, e.on, e.source))
     pause_t, pause_h = _active_pauses(run_on)
-    households = {t.household_id for t in tenancies.values()}
+    households = {t.household_id for t in light.values()}
     messaged_today: set[int] = set()
     week: dict[int, int] = {}
     for chunk in chunks(sorted(households)):
@@ -202,7 +262,7 @@ def gather(run_on: date, ids: list[int], *, has_agreement=lambda city: True) -> 
 
     by_household: dict[int, list[TenancySnapshot]] = defaultdict(list)
     for tid in ids:
-        t = tenancies[tid]
+        t = light[tid]
         ps = postings.get(tid, [])
         monthly = t.net_rent + t.service_costs
         ageing = age(ps, run_on, monthly)
@@ -227,6 +287,10 @@ def gather(run_on: date, ids: list[int], *, has_agreement=lambda city: True) -> 
             facts.new_signals.setdefault(t.household_id, []).extend((tid, f) for f in fresh)
         recent = [*recent_events.get(tid, []), *((f.kind, f.key) for f in fresh)]
         by_kind = evidence.get(case.pk, {}) if case is not None else {}
+        # The payday the tenant gave (ERP), else the one learned from the ledger; only
+        # a tenancy in arrears waits for it (a flow's after_payday_days).
+        payday = t.household.payday or (usual_payday(ps, run_on)
+                                        if ageing.days_overdue > 0 else None)
         sent = by_kind.get(Evidence.Kind.SIGNAL_SENT, [])
         letters = by_kind.get(Evidence.Kind.FOURTEEN_DAY_LETTER, [])
         by_household[t.household_id].append(TenancySnapshot(
@@ -243,18 +307,20 @@ def gather(run_on: date, ids: list[int], *, has_agreement=lambda city: True) -> 
                 handover_pending=case.pk in pending_handover,
                 segment=case.segment) if case else None,
             pause=pause_t.get(tid), start_on=t.start_on, prior_cases_12m=prior.get(tid, 0),
-            arrangement=arrangement_state))
+            arrangement=arrangement_state, payday=payday))
 
     for hid, snaps in by_household.items():
-        h = tenancies[snaps[0].tenancy_id].household
+        h = light[snaps[0].tenancy_id].household
         facts.households[hid] = HouseholdSnapshot(
             household_id=hid, contact=_contact(h), tenancies=tuple(snaps),
             messaged_on=frozenset({run_on}) if hid in messaged_today else frozenset(),
             messages_last_7_days=week.get(hid, 0), pause=pause_h.get(hid),
             vulnerable=h.vulnerable, children=h.has_children,
-            municipality_has_agreement=all(has_agreement(tenancies[s.tenancy_id].city)
-                                           for s in snaps))
+            municipality_has_agreement=all(
+                agreed[c] if (c := light[s.tenancy_id].city) in agreed
+                else agreed.setdefault(c, has_agreement(c)) for s in snaps))
     return facts
 
 
-__all__ = ["EVENT_DAYS", "Facts", "chunks", "gather", "signal_evidence", "tenancies_to_evaluate"]
+__all__ = ["EVENT_DAYS", "Facts", "chunks", "gather", "load_tenancies", "signal_evidence",
+           "tenancies_to_evaluate"]

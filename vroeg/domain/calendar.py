@@ -72,11 +72,23 @@ def may_contact_on(d: date) -> bool:
     return d.weekday() != 6 and not is_holiday(d)
 
 
+@lru_cache(maxsize=65536)  # pure; the run asks it a dozen times per tenancy
 def due_date(year: int, month: int, due_day: int) -> date:
     """The due date in a month; a due day past the month's end falls on its last day."""
     return date(year, month, min(due_day, _cal.monthrange(year, month)[1]))
 
 
+def next_payday(on_or_after: date, payday: int) -> date:
+    """The household's next payday on or after the date (29-31: the month's last day)."""
+    d = due_date(on_or_after.year, on_or_after.month, payday)
+    if d >= on_or_after:
+        return d
+    y, m = (on_or_after.year + 1, 1) if on_or_after.month == 12 else (
+        on_or_after.year, on_or_after.month + 1)
+    return due_date(y, m, payday)
+
+
+@lru_cache(maxsize=65536)  # pure, see due_date
 def add_months(d: date, months: int, day: int | None = None) -> date:
     y, m = divmod(d.month - 1 + months, 12)
     return due_date(d.year + y, m + 1, day or d.day)

@@ -45,7 +45,13 @@ from vroeg.domain.bank.return_reasons import (
     STOP_DIRECT_DEBIT,
     reason_for,
 )
-from vroeg.domain.calendar import add_target2_days, due_date, due_dates_between, target2_on_or_after
+from vroeg.domain.calendar import (
+    add_target2_days,
+    due_date,
+    due_dates_between,
+    next_payday,
+    target2_on_or_after,
+)
 
 FRST = "FRST"
 RCUR = "RCUR"
@@ -138,15 +144,6 @@ def collection_date(day: date, lead_days: int = DEFAULT_LEAD_DAYS) -> date:
     """The requested collection date of a file made on `day`: the earliest allowed."""
     return add_target2_days(day, max(lead_days, 1))
 
-
-def next_payday(on_or_after: date, payday: int) -> date:
-    """The household's next payday on or after the date (29-31: the month's last day)."""
-    d = due_date(on_or_after.year, on_or_after.month, payday)
-    if d >= on_or_after:
-        return d
-    y, m = (on_or_after.year + 1, 1) if on_or_after.month == 12 else (
-        on_or_after.year, on_or_after.month + 1)
-    return due_date(y, m, payday)
 
 
 def retry_date(handled_on: date, payday: int, lead_days: int = DEFAULT_LEAD_DAYS) -> date:

@@ -125,6 +125,11 @@ class SignalPolicy:
     rent_change_before_months: int = 1
     rent_change_after_months: int = 2
     rent_change_on_time_months: int = 3
+    # The usual payday, learned: the median days late of the last `payday_months` paid
+    # rent months (at least `payday_min_months` of them), when that is past the grace
+    # days and within the month (later than that is arrears, not a payday).
+    payday_months: int = 6
+    payday_min_months: int = 3
 
 
 @dataclass(frozen=True)
@@ -270,6 +275,23 @@ def detect(postings: Sequence[Posting], today: date,
             seen.add((f.kind, f.key))
             unique.append(SignalFact(f.kind, f.key, _fit(f.reason), f.detail))
     return unique
+
+
+def usual_payday(postings: Sequence[Posting], today: date,
+                 policy: SignalPolicy = SignalPolicy()) -> int | None:
+    """The day of the month this tenancy's rent usually comes in, when that is some days
+    after the due date (the household's income arrives later in the month); None when
+    it is usually paid on time, or there is too little history to tell."""
+    book = _Ledger(postings, today)
+    paid = [m for m in book.months if m.settled_on is not None and m.due_on < today]
+    paid = paid[-policy.payday_months:]
+    if len(paid) < policy.payday_min_months:
+        return None
+    late = sorted(m.days_late(today) for m in paid)
+    median = late[len(late) // 2]
+    if median <= policy.late_grace_days or median >= 28:
+        return None
+    return (paid[-1].due_on + timedelta(days=median)).day
 
 
 def reversal_group(code: str) -> str:

@@ -20,10 +20,10 @@ than max_messages_per_week in any 7 days.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from vroeg.domain import case_state as cs
-from vroeg.domain.calendar import add_months
+from vroeg.domain.calendar import add_months, next_payday
 from vroeg.domain.flow.model import (
     ARRANGEMENT_OFFER,
     FOURTEEN_DAY_LETTER,
@@ -97,6 +97,11 @@ def trigger_holds(tr: Trigger, t: TenancySnapshot, today: date) -> bool:
     if tr.after_step is not None:
         taken = t.open_case.steps_taken.get(tr.after_step) if t.open_case else None
         if taken is None or (today - taken).days < tr.after_days:
+            return False
+    if tr.after_payday_days is not None and t.payday and t.oldest_due_on is not None:
+        # A call before the income is in asks for money that is not there yet.
+        income = next_payday(t.oldest_due_on, t.payday)
+        if today < income + timedelta(days=tr.after_payday_days):
             return False
     return True
 

@@ -41,7 +41,7 @@ from vroeg.domain.flow.model import (
 )
 
 TRIGGER_KEYS = ("days_overdue_at_least", "months_owed_at_least", "arrears_at_least", "signal",
-                "event", "after_step")
+                "event", "after_step", "after_payday_days")
 SEGMENT_KEYS = ("signal", "in_debt_help", "vulnerable", "tenancy_months_below", "first_time")
 STEP_KEYS = ("id", "title", "action", "when", "template", "channels", "task", "records",
              "reacts_to", "during_pause", "description")
@@ -147,7 +147,9 @@ def _trigger(raw: Any, where: str) -> Trigger:
         if "arrears_at_least" in raw else None,
         signal=str(raw["signal"]) if "signal" in raw else None,
         event=str(raw["event"]) if "event" in raw else None,
-        after_step=after_step, after_days=after_days)
+        after_step=after_step, after_days=after_days,
+        after_payday_days=_int(raw["after_payday_days"], f"{where}.after_payday_days")
+        if "after_payday_days" in raw else None)
 
 
 def _when(raw: Any, where: str) -> tuple[Trigger, ...]:

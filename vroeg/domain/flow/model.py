@@ -50,6 +50,9 @@ class Trigger:
     event: str | None = None           # a signal first seen today (a reversal, ...)
     after_step: str | None = None      # days since this step of the case ...
     after_days: int = 0                # ... at least this many
+    #: Wait for the household's income: at least this many days after the first payday
+    #: on or after the oldest due date (when the payday is known or learned).
+    after_payday_days: int | None = None
 
     def describe(self) -> str:
         parts = []
@@ -65,6 +68,9 @@ class Trigger:
             parts.append(f"vandaag / today: {self.event}")
         if self.after_step is not None:
             parts.append(f"{self.after_days}+ dagen na / days after {self.after_step}")
+        if self.after_payday_days is not None:
+            parts.append(f"{self.after_payday_days}+ dagen na de betaaldag / days after "
+                         "payday")
         return " en / and ".join(parts) or "altijd / always"
 
 

@@ -71,6 +71,9 @@ class TenancySnapshot:
     start_on: date | None = None
     prior_cases_12m: int = 0                   # closed cases in the last 12 months
     arrangement: str | None = None             # on_track | broken | completed
+    #: The household's payday (day of the month): from the ERP (betaaldag) or learned
+    #: from when the rent was paid (signals.usual_payday); None: not known.
+    payday: int | None = None
 
     @property
     def pause_reason(self) -> str | None:
