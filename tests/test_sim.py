@@ -117,3 +117,12 @@ def test_a_parameter_file_missing_a_key_names_it(tmp_path):
     with pytest.raises(ParamsError, match="arrangements.terms: een lijst van 2"):
         load_params(bad)
     assert load_params().chance("households", "payday_known") == 0.4
+
+
+def test_the_period_crosses_year_ends():
+    from datetime import date
+
+    from vroeg.sim.world import _months_back
+
+    assert _months_back(date(2025, 11, 1), -13) == date(2026, 12, 1)
+    assert _months_back(date(2026, 2, 14), 3) == date(2025, 11, 1)

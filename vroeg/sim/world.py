@@ -72,10 +72,8 @@ class SimRun:
 
 
 def _months_back(today: date, months: int) -> date:
-    y, m = today.year, today.month - months
-    while m <= 0:
-        y, m = y - 1, m + 12
-    return date(y, m, 1)
+    y, m = divmod(today.year * 12 + today.month - 1 - months, 12)
+    return date(y, m + 1, 1)
 
 
 class World:
