@@ -269,9 +269,12 @@ def test_viewing_a_tenancy_writes_an_audit_row(admin_client, data):
                                      object_id=str(ten.pk))
     assert rows.count() == 1
     assert rows.get().actor == "staff:admin"
-    # The list itself is not a detail view.
-    admin_client.get(url(Tenancy, "changelist"))
+    # The list is not a detail view; it is audited as a list, with what it showed.
+    admin_client.get(url(Tenancy, "changelist"), {"q": "OVK"})
     assert AuditEvent.objects.filter(action="view").count() == 1
+    listed = AuditEvent.objects.get(action="list", object_type="portfolio.tenancy")
+    assert listed.actor == "staff:admin" and listed.details["query"] == "q=OVK"
+    assert str(ten.pk) in listed.details["shown"]
 
 
 def test_viewing_a_household_writes_an_audit_row(admin_client, data):

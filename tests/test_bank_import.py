@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from decimal import Decimal
 from io import StringIO
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.core.management import call_command
 
+from tests.builders import write_statement
 from vroeg.audit.models import AuditEvent
 from vroeg.banking.actions import (
     ReviewError,
@@ -20,6 +23,8 @@ from vroeg.banking.actions import (
     reject_held,
 )
 from vroeg.banking.models import BankFile, BankTransaction, TxnStatus
+from vroeg.domain.bank.model import AMOUNT_DIGITS, AMOUNT_PLACES, BankEntry
+from vroeg.ledger.models import LedgerEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -250,3 +255,43 @@ def test_accepted_file_carries_its_warnings(realdata: Path, vroeg_home: Path) ->
     out = StringIO()
     call_command("bank", "import", str(path), stdout=out)
     assert "let op / note: Saldo klopt niet" in out.getvalue()
+
+
+# ------------------------------------------------------ amounts and booking dates
+
+def test_amount_limit_fits_every_field_a_bank_amount_reaches() -> None:
+    fields = [BankTransaction._meta.get_field("amount"), LedgerEntry._meta.get_field("amount")]
+    assert all(f.decimal_places == AMOUNT_PLACES for f in fields)
+    assert min(f.max_digits for f in fields) == AMOUNT_DIGITS  # the narrowest decides
+
+
+def _statement_file(path: Path, amount: str, booked_on: date | None = None) -> Path:
+    day = date(2026, 11, 2)
+    huge = BankEntry(amount=Decimal(amount), currency="EUR", booked_on=booked_on or day,
+                     counterparty_name="Groot", bank_reference="G-1")
+    back = BankEntry(amount=-Decimal(amount), currency="EUR", booked_on=day,
+                     counterparty_name="Groot", bank_reference="G-2")
+    return write_statement(path, day, [huge, back])  # balances add up
+
+
+def test_absurd_amount_is_refused_naming_file_and_element(vroeg_home: Path) -> None:
+    path = _statement_file(vroeg_home / "inbox" / "groot.xml", "12345678901234567890.99")
+    r = import_bank_file(path, actor="test")
+    assert r.status == "refused"
+    assert r.reason.startswith("groot.xml, Document/BkToCstmrStmt/Stmt/Ntry[1]/Amt (regel/line ")
+    assert "Bedrag te groot / amount too large: '12345678901234567890.99'" in r.reason
+    assert BankTransaction.objects.count() == 0
+    assert BankFile.objects.get().status == BankFile.Status.REFUSED
+
+
+def test_late_and_future_entries_are_kept_with_a_warning(vroeg_home: Path) -> None:
+    path = _statement_file(vroeg_home / "laat.xml", "700.00", booked_on=date(2026, 11, 20))
+    with mock.patch("vroeg.runs.clock.today", return_value=date(2026, 11, 10)):
+        r = import_bank_file(path, actor="test")
+    assert (r.status, r.new_entries) == ("imported", 2)
+    assert [w.split(":")[0] for w in r.warnings] == [
+        "Meer dan 7 dagen na de afschriftdatum geboekt / booked more than 7 days after the "
+        "statement date",
+        "Boekdatum in de toekomst / booked after today (2026-11-10)"]
+    assert all("1 boeking(en) / entries, 2026-11-20 .. 2026-11-20" in w for w in r.warnings)
+    assert BankFile.objects.get().warnings.splitlines() == list(r.warnings)

@@ -41,6 +41,8 @@ def make_inbox(home: Path) -> None:
     # In November only the even ones pay: ten households get reminders.
     write_statement(inbox / "nov.xml", date(2026, 11, 2),
                     [credit(n, date(2026, 11, 2)) for n in range(2, 21, 2)])
+    for day in (3, 4, 5, 6, 9, 10):  # the working days after: nothing came in
+        write_statement(inbox / f"nov-{day}.xml", date(2026, 11, day), [])
 
 
 class Installation:

@@ -15,6 +15,7 @@ from tests.builders import credit, iban, ref, tenancy_row, write_statement, writ
 from vroeg.banking.models import BankTransaction, TxnStatus
 from vroeg.collection.models import Case, Signal, Task
 from vroeg.domain.bank.model import BankEntry
+from vroeg.domain.calendar import is_business_day
 from vroeg.ledger.models import LedgerEntry
 from vroeg.messaging.models import Message
 
@@ -64,6 +65,11 @@ def portfolio(vroeg_home):
     write_statement(inbox / "camt-2026-11-23.xml", D(2026, 11, 23), [
         credit(4, D(2026, 11, 23), structured=False, text="huur november"),  # by IBAN
     ])
+    # The bank sends a statement every working day, also when nothing came in.
+    for day in range(3, 31):
+        on = D(2026, 11, day)
+        if is_business_day(on) and not (inbox / f"camt-{on}.xml").exists():
+            write_statement(inbox / f"camt-{on}.xml", on, [])
     return vroeg_home
 
 
@@ -74,7 +80,7 @@ def steps_of(code: str) -> list[tuple[str, str]]:
 
 def test_a_month_of_runs(portfolio):
     first = run(D(2026, 10, 31))
-    assert first["ingested"]["files"] == 6 and first["ingested"]["refused"] == 0
+    assert first["ingested"]["files"] == 23 and first["ingested"]["refused"] == 0
     # October: every tenancy charged once; everybody paid, T5 also its opening arrears.
     assert first["ledger"]["charges"] == 5 and first["ledger"]["opening_balances"] == 1
     assert first["payments"]["matched"] == 5
@@ -183,6 +189,35 @@ def test_a_refused_file_lands_in_rejected_with_a_reason(vroeg_home):
     assert "kapot.xml" in reason or reason.strip()
 
 
+def test_a_file_with_an_absurd_amount_is_rejected_and_the_run_completes(vroeg_home):
+    inbox = vroeg_home / "inbox"
+    write_tenancies(inbox / "huurcontracten.csv", [tenancy_row(1)])
+    huge = Decimal("12345678901234567890.99")
+    write_statement(inbox / "camt-groot.xml", D(2026, 11, 2), [
+        credit(1, D(2026, 11, 2), str(huge)), credit(1, D(2026, 11, 2), str(-huge))])
+    (inbox / "mt940-groot.sta").write_text(
+        ":20:GROOT\n:25:NL91ABNA0417164300\n:28C:1\n:60F:C261102EUR0,00\n"
+        ":61:2611021102C12345678901234567890,99NTRFNONREF\n:86:/NAME/Fam. Test 1\n"
+        ":61:2611021102D12345678901234567890,99NTRFNONREF\n:86:/NAME/Fam. Test 1\n"
+        ":62F:C261102EUR0,00\n-\n", "utf-8")
+    write_statement(inbox / "camt-2026-11-02.xml", D(2026, 11, 2), [credit(1, D(2026, 11, 2))])
+
+    report = run(D(2026, 11, 2))
+    assert report["ingested"]["refused"] == 2 and report["payments"]["matched"] == 1
+    rejected = inbox / "rejected"
+    camt = (rejected / "camt-groot.xml.reason.txt").read_text("utf-8")
+    assert camt.startswith("camt-groot.xml, Document/BkToCstmrStmt/Stmt/Ntry[1]/Amt")
+    assert "amount too large: '12345678901234567890.99'" in camt
+    mt940 = (rejected / "mt940-groot.sta.reason.txt").read_text("utf-8")
+    assert mt940.startswith("mt940-groot.sta, regel/line 5: Bedrag te groot / amount too "
+                            "large (veld / field :61:): '12345678901234567890,99'")
+    assert {p.name for p in rejected.iterdir()} == {
+        "camt-groot.xml", "camt-groot.xml.reason.txt", "mt940-groot.sta",
+        "mt940-groot.sta.reason.txt"}
+    assert BankTransaction.objects.count() == 1  # only the good file's payment
+    assert run(D(2026, 11, 3))["ingested"]["files"] == 0  # the next run completes too
+
+
 def test_a_file_delivered_twice_is_kept_once(portfolio):
     copy = (portfolio / "inbox" / "camt-2026-10-01.xml").read_bytes()
     run(D(2026, 10, 31))
@@ -274,3 +309,60 @@ def test_replay_to_today_sends_each_day_on_its_own_date(portfolio):
                                                                               "sent_at"))
     assert sent["reminder_friendly"].astimezone(AMSTERDAM).date() == D(2026, 11, 6)
     assert sent["written_reminder"].astimezone(AMSTERDAM).date() == D(2026, 11, 30)
+
+
+def test_no_new_steps_while_the_bank_statements_are_behind(vroeg_home):
+    inbox = vroeg_home / "inbox"
+    write_tenancies(inbox / "huurcontracten.csv", [
+        tenancy_row(n, beginsaldo_datum="2026-10-31") for n in (1, 2)])
+    write_statement(inbox / "camt-2026-11-02.xml", D(2026, 11, 2), [credit(1, D(2026, 11, 2))])
+    run(D(2026, 10, 31))
+    last = run(D(2026, 11, 12))
+    # The export stopped after 2 November: nobody knows who paid, so nobody is reminded.
+    assert not Message.objects.exists()
+    assert list(Case.objects.values_list("tenancy__code", "opened_on")) == [
+        ("OVK-00002", D(2026, 11, 2))]  # that day's statement was in
+    assert "2026-11-02" in last["decisions"]["held_bank_behind"]
+    out = StringIO()
+    call_command("run", date="2026-11-12", stdout=out)  # the rerun's report for people
+    assert "LET OP / WARNING: bankafschriften lopen achter" in out.getvalue()
+    # The statements arrive (the 2nd paid, a day late): the next run decides again.
+    for day in range(3, 14):
+        on = D(2026, 11, day)
+        if is_business_day(on):
+            write_statement(inbox / f"camt-{on}.xml", on,
+                            [credit(2, on)] if day == 3 else [])
+    after = run(D(2026, 11, 13))
+    assert after["decisions"]["held_bank_behind"] == ""
+    assert after["arrears"]["tenancies_in_arrears"] == 0
+
+
+def test_a_payment_that_may_be_theirs_holds_the_reminder_until_matched(vroeg_home):
+    inbox = vroeg_home / "inbox"
+    write_tenancies(inbox / "huurcontracten.csv", [
+        tenancy_row(n, beginsaldo_datum="2026-10-31") for n in (1, 2)])
+    for day in range(2, 13):
+        on = D(2026, 11, day)
+        if is_business_day(on):
+            # On the 3rd the rent of T2 comes from an unknown account, no reference.
+            paid = [BankEntry(amount=Decimal("650.00"), currency="EUR", booked_on=on,
+                              counterparty_name="Fam. Test 2",
+                              counterparty_iban="NL02RABO0123456789",
+                              remittance="huur", bank_reference="X-2")] \
+                if day == 3 else []
+            write_statement(inbox / f"camt-{on}.xml", on,
+                            [credit(1, on)] * (day == 2) + paid)
+    run(D(2026, 10, 31))
+    report = run(D(2026, 11, 12))
+    txn = BankTransaction.objects.get(bank_reference="X-2")
+    assert txn.status == TxnStatus.UNMATCHED, txn.match_reason
+    assert "OVK-00002" in [c["code"] for c in txn.candidates]
+    assert not Message.objects.filter(tenancy__code="OVK-00002").exists()
+    assert report["decisions"]["waiting_for_unmatched_payment"] == 1
+    # Ten days on and still not matched by a person: the reminder goes after all.
+    for day in range(13, 17):
+        on = D(2026, 11, day)
+        if is_business_day(on):
+            write_statement(inbox / f"camt-{on}.xml", on, [])
+    run(D(2026, 11, 16))
+    assert Message.objects.filter(tenancy__code="OVK-00002").exists()

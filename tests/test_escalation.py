@@ -159,3 +159,12 @@ def test_a_fourteen_day_letter_sent_late_counts_its_term_from_the_day_it_goes_ou
     assert (ctx["sent_on"], ctx["received_on"], ctx["deadline"]) == (
         D(2026, 12, 23), D(2026, 12, 28), D(2027, 1, 11))
     assert message_context(msg, D(2026, 12, 18))["deadline"] == "2027-01-05"
+
+
+def test_a_wrong_number_is_not_an_attempt_at_contact(never_pays):
+    run(D(2026, 7, 27))
+    calls = Task.objects.filter(kind="call").order_by("tenancy__code")
+    complete_task(calls[0], outcome="wrong_number", actor="staff:anna", on=D(2026, 7, 27))
+    complete_task(calls[1], outcome="voicemail", actor="staff:anna", on=D(2026, 7, 27))
+    attempts = Evidence.objects.filter(kind="contact_attempt")
+    assert [e.case.tenancy.code for e in attempts] == ["OVK-00002"]

@@ -422,6 +422,8 @@ def test_preview_of_the_14_day_letter_as_pdf_and_html(in_arrears, vroeg_home):
     (["reminder_friendly", "--tenancy", "OVK-00001", "--channel", "sms", "--pdf", "x.pdf"],
      "--pdf: niet voor kanaal / not for channel sms"),
     (["reminder_friendly", "--tenancy", "OVK-00001", "--date", "5-11-2026"], "--date"),
+    (["reminder_friendly", "--tenancy", "OVK-00001", "--date", "2026-09-15"],
+     "has no arrears on 2026-09-15"),
 ])
 def test_preview_bad_input(in_arrears, args, error):
     err = StringIO()

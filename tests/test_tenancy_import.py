@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -323,3 +324,15 @@ def test_is_tenancy_csv_never_raises_on_any_bytes(data):
 @pytest.mark.parametrize("seed", range(20))
 def test_is_tenancy_csv_is_false_for_random_binary(seed):
     assert is_tenancy_csv(random.Random(seed).randbytes(4096)) is False
+
+
+def test_implausible_rent_and_an_opening_balance_date_far_ahead_are_refused(vroeg_home):
+    rows = changed(**{"OV-1": {"kale_huur": "9000000.00"},
+                      "OV-2": {"beginsaldo": "100.00", "beginsaldo_datum": "2027-03-01"}})
+    with pytest.raises(TenancyImportError) as info:
+        import_tenancies(write_csv(vroeg_home, rows), on=date(2026, 12, 4))
+    assert {(e.line, e.column) for e in info.value.errors} == {(2, "kale_huur"),
+                                                               (3, "beginsaldo_datum")}
+    assert "check the amount" in str(info.value)
+    assert "more than a month after today" in str(info.value)
+    assert not Tenancy.objects.exists()

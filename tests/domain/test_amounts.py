@@ -12,11 +12,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vroeg.domain.bank.model import BankFileError
+from vroeg.domain.bank.model import MAX_AMOUNT, BankFileError
 from vroeg.domain.bank.parse import parse_bank_file
 from vroeg.domain.money import parse_amount
 
-cents = st.integers(min_value=0, max_value=10**13).map(lambda c: Decimal(c).scaleb(-2))
+# Up to the largest amount a bank file may carry, less the test statements' 1000.00.
+cents = st.integers(min_value=0, max_value=int((MAX_AMOUNT - 1000) * 100)).map(
+    lambda c: Decimal(c).scaleb(-2))
 
 
 def mt940_amount(value: Decimal, decimals: int) -> str:
@@ -80,6 +82,64 @@ def test_bad_camt_amounts_name_the_element(bad):
     with pytest.raises(BankFileError) as err:
         parse_bank_file(doc.encode(), "t.xml")
     assert "Ntry/Amt" in str(err.value) and "invalid amount" in str(err.value)
+
+
+def camt_entry(amount: str) -> bytes:
+    return f"""<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>
+<Stmt><Id>S</Id><Acct><Id><IBAN>NL91ABNA0417164300</IBAN></Id></Acct>
+<Ntry><Amt Ccy="EUR">700.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>
+<BookgDt><Dt>2026-12-01</Dt></BookgDt></Ntry>
+<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd>
+<BookgDt><Dt>2026-12-01</Dt></BookgDt></Ntry></Stmt></BkToCstmrStmt></Document>""".encode()
+
+
+@pytest.mark.parametrize(("amount", "needle"), [
+    ("12345678901234567890.99", "Bedrag te groot / amount too large: '12345678901234567890.99'"),
+    ("10000000000.00", "amount too large"),
+    ("1" * 40 + ".00", "amount too large"),  # beyond Decimal's 28 digits
+    ("700.005", "Te veel decimalen / too many decimals: '700.005'"),
+])
+def test_camt_amount_that_does_not_fit_names_the_element(amount, needle):
+    with pytest.raises(BankFileError) as err:
+        parse_bank_file(camt_entry(amount), "groot.xml")
+    assert needle in str(err.value)
+    assert err.value.where == "groot.xml, Document/BkToCstmrStmt/Stmt/Ntry[2]/Amt (regel/line 5)"
+
+
+def test_largest_amount_is_read_and_trailing_zeros_are_fine():
+    (_, big) = parse_bank_file(camt_entry(str(MAX_AMOUNT)), "t.xml").statements[0].entries
+    assert big.amount == Decimal("9999999999.99") == MAX_AMOUNT
+    (_, even) = parse_bank_file(camt_entry("700.500"), "t.xml").statements[0].entries
+    assert even.amount == Decimal("700.50")
+
+
+def test_camt_batch_amount_that_does_not_fit_is_refused():
+    doc = camt_entry("700.00").replace(
+        b"</BookgDt></Ntry></Stmt>",
+        b"</BookgDt><NtryDtls><TxDtls><Amt Ccy=\"EUR\">99999999999.00</Amt></TxDtls>"
+        b"<TxDtls><Amt Ccy=\"EUR\">1.00</Amt></TxDtls></NtryDtls></Ntry></Stmt>")
+    with pytest.raises(BankFileError, match="amount too large") as err:
+        parse_bank_file(doc, "t.xml")
+    assert "Ntry[2]/NtryDtls/TxDtls[1]/Amt" in err.value.where
+
+
+@pytest.mark.parametrize(("line61", "balance", "where", "needle"), [
+    ("C12345678901234567890,99", "1000,00", "regel/line 5",
+     "Bedrag te groot / amount too large (veld / field :61:): '12345678901234567890,99'"),
+    ("C700,005", "1000,00", "regel/line 5",
+     "Te veel decimalen / too many decimals (veld / field :61:): '700,005'"),
+    ("C700,00", "99999999999,00", "regel/line 4", "amount too large (veld / field :60F:)"),
+])
+def test_mt940_amount_that_does_not_fit_names_line_and_field(line61, balance, where, needle):
+    data = (":20:STARTUMS\r\n:25:NL91ABNA0417164300\r\n:28C:1/1\r\n"
+            f":60F:C261130EUR{balance}\r\n"
+            f":61:2612011201{line61}NTRFNONREF//B1\r\n"
+            ":86:/IBAN/NL20INGB0001234567/NAME/J. de Vries/REMI/huur\r\n"
+            ":62F:C261201EUR1700,00\r\n").encode()
+    with pytest.raises(BankFileError) as err:
+        parse_bank_file(data, "groot.sta")
+    assert needle in str(err.value)
+    assert err.value.where == f"groot.sta, {where}"
 
 
 def dutch(value: Decimal) -> str:

@@ -487,3 +487,31 @@ def test_unbalanced_real_file_warns_with_the_difference(realdata: Path) -> None:
     assert list(parsed.warnings) == balance_warnings(parsed)
     assert [w.rsplit(" ", 1)[-1] for w in parsed.warnings] == ["-2038.00)", "-1002.60)"]
     assert all(w.startswith("Saldo klopt niet / balance does not add up") for w in parsed.warnings)
+
+
+# ------------------------------------------------------------------ booking dates
+
+def test_entry_booked_long_after_the_statement_date_is_kept_with_a_warning() -> None:
+    on_time, late = _entry(booked_on=date(2024, 1, 9)), _entry(booked_on=date(2024, 1, 12))
+    stmt = Statement("NL91ABNA0417164300", "EUR", D("0"), D("1400.00"),
+                     opening_on=date(2024, 1, 2), closing_on=date(2024, 1, 2),
+                     statement_id="S-1", entries=(on_time, late))
+    data = write_camt053([stmt], message_id="M", created_at=datetime(2024, 1, 2, 6, 0))
+    parsed = parse_bank_file(data, "laat.xml")
+    assert [e.booked_on for e in entries(parsed)] == [date(2024, 1, 9), date(2024, 1, 12)]
+    (warning,) = parsed.warnings  # 7 days after is still fine, 10 is not
+    assert warning.startswith("Meer dan 7 dagen na de afschriftdatum geboekt / booked more "
+                              "than 7 days after the statement date: ")
+    assert warning.endswith("(NL91ABNA0417164300 S-1): 1 boeking(en) / entries, "
+                            "2024-01-12 .. 2024-01-12")
+
+
+def test_mt940_entry_booked_long_after_the_closing_balance_date_warns() -> None:
+    data = (b":20:LAAT\n:25:NL91ABNA0417164300\n:28C:1\n:60F:C240102EUR0,00\n"
+            b":61:2401300130C700,00NTRFNONREF\n:86:/NAME/J. de Vries/REMI/huur\n"
+            b":62F:C240102EUR700,00\n-\n")
+    parsed = parse_bank_file(data, "laat.sta")
+    assert entries(parsed)[0].booked_on == date(2024, 1, 30)
+    assert [w.split(":")[0] for w in parsed.warnings] == [
+        "Meer dan 7 dagen na de afschriftdatum geboekt / booked more than 7 days after the "
+        "statement date"]

@@ -453,3 +453,29 @@ def test_the_call_waits_for_the_households_payday():
         d = decide(FLOW, household(tenancy(19, payday=payday, case=case(BEFORE_CALL))),
                    TODAY)
         assert "call" in ids(d)
+
+
+def test_a_payment_waiting_in_the_unmatched_queue_holds_the_next_step():
+    t = tenancy(20, case=case(BEFORE_CALL))
+    waits = decide(FLOW, household(replace(t, unmatched_payment_on=ago(3))), TODAY)
+    assert waits.steps == () and "wacht op koppeling" in waits.notes[-1]
+    # Not for ever: after 10 days without a match the ladder goes on.
+    assert ids(decide(FLOW, household(replace(t, unmatched_payment_on=ago(10))), TODAY)) \
+        == ["call"]
+
+
+def test_no_new_steps_when_the_bank_statements_are_behind():
+    from vroeg.domain.flow import bank_hold, held
+
+    friday = date(2026, 11, 20)
+    assert bank_hold(None, friday, FLOW) is None  # nothing imported yet
+    assert bank_hold(date(2026, 11, 19), friday, FLOW) is None
+    assert bank_hold(date(2026, 11, 17), friday, FLOW) is None  # Wed, Thu missing
+    why = bank_hold(date(2026, 11, 16), friday, FLOW)  # Tue, Wed, Thu missing
+    assert why is not None and "2026-11-16" in why and "3 werkdagen" in why
+    # A weekend is not missing: Friday's statement on Monday 23rd, Tuesday 24th.
+    assert bank_hold(friday, date(2026, 11, 24), FLOW) is None
+    d = decide(FLOW, household(tenancy(5), tenancy(0, arrears="0", balance="0", tid=2,
+                                                    case=OpenCase(4, {}))), TODAY)
+    h = held(d, why)
+    assert h.steps == () and h.open_cases == () and h.close_cases == d.close_cases != ()

@@ -19,7 +19,9 @@ def staff_actor(request: HttpRequest) -> str:
 
 
 class AuditViewMixin:
-    """Every detail (change) view of an object writes an AuditEvent, action "view".
+    """Every detail (change) view of an object writes an AuditEvent, action "view";
+    every list page one with action "list" (the model, the filters and search used,
+    the objects on the page by id).
 
     Only a successful GET is a view; a POST is a change and is audited by whatever
     makes the change. The audit row names the staff member and the object, never the
@@ -38,6 +40,18 @@ class AuditViewMixin:
                 audit(staff_actor(request), self.audit_view_action, obj,
                       summary=f"{obj._meta.verbose_name} bekeken / viewed",
                       path=request.path)
+        return response
+
+    def changelist_view(self, request: HttpRequest,
+                        extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)  # type: ignore[misc]
+        if request.method == "GET" and response.status_code == 200:
+            cl = getattr(response, "context_data", {}).get("cl")
+            shown = [str(o.pk) for o in cl.result_list] if cl is not None else []
+            opts = self.model._meta  # type: ignore[attr-defined]
+            audit(staff_actor(request), "list", object_type=opts.label_lower,
+                  summary=f"lijst {opts.verbose_name_plural} bekeken / list viewed",
+                  path=request.path, query=request.GET.urlencode()[:500], shown=shown[:200])
         return response
 
 

@@ -14,6 +14,7 @@ import hashlib
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from django.conf import settings
@@ -24,8 +25,10 @@ from vroeg.audit.actions import audit
 from vroeg.banking.models import BankFile, BankTransaction, TxnStatus
 from vroeg.db import insert_rows
 from vroeg.domain.bank.model import BankEntry, BankFileError, ParsedFile, Statement, entry_keys
-from vroeg.domain.bank.parse import balance_warnings, parse_bank_file
+from vroeg.domain.bank.mt940 import with_warnings
+from vroeg.domain.bank.parse import balance_warnings, future_warnings, parse_bank_file
 from vroeg.home import inbox
+from vroeg.runs import clock
 
 _LOOKUP_CHUNK = 900  # stays under SQLite's oldest limit of 999 query variables
 _BATCH = 2000
@@ -118,6 +121,7 @@ def _store(name: str, sha: str, parsed: ParsedFile, previous: BankFile | None,
             bank_file = BankFile(name=name, sha256=sha, status=BankFile.Status.IMPORTED)
         bank_file.format = parsed.format
         bank_file.warnings = warnings
+        bank_file.covers_until = _covers_until(parsed)
         bank_file.save()
         rows: list[dict[str, object]] = []
         seen = set(stored)
@@ -148,6 +152,14 @@ def _store(name: str, sha: str, parsed: ParsedFile, previous: BankFile | None,
                       statements=len(parsed.statements), entries=len(pairs),
                       new_entries=len(rows), duplicate_entries=len(pairs) - len(rows),
                       warnings=parsed.warnings, file_id=bank_file.pk)
+
+
+def _covers_until(parsed: ParsedFile) -> date | None:
+    if not parsed.is_statement:
+        return None
+    days = [d for s in parsed.statements
+            for d in (s.closing_on, *(e.booked_on for e in s.entries)) if d is not None]
+    return max(days, default=None)
 
 
 def held_path(bank_file: BankFile) -> Path:
@@ -218,6 +230,8 @@ def import_bank_file(path: Path, *, actor: str = "system",
             parsed = parse_bank_file(data, name)
         except BankFileError as exc:
             return _refuse(name, sha, str(exc), "", previous, actor)
+        # Booked after the run date is fine (matched on a later run); after today is odd.
+        parsed = with_warnings(parsed, future_warnings(parsed, clock.today()))
         foreign = _foreign_accounts(parsed)
         if foreign:
             reason = (f"{name}: rekening niet van ons / account not ours: {', '.join(foreign)} "

@@ -27,6 +27,10 @@ class BankFile(models.Model):
     duplicate_entries = models.PositiveIntegerField("dubbel / duplicate entries", default=0)
     # Balances that do not add up, batches not split, pending entries left out.
     warnings = models.TextField("waarschuwingen / warnings", blank=True)
+    # The last day a statement in this file covers (its closing date, else its last
+    # booking): a statement without entries still tells that nothing came in.
+    covers_until = models.DateField("afschrift t/m / statement covers until", null=True,
+                                    blank=True)
     reviewed_by = models.CharField("beoordeeld door / reviewed by", max_length=100, blank=True)
     reviewed_at = models.DateTimeField("beoordeeld op / reviewed at", null=True, blank=True)
 

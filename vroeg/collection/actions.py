@@ -95,7 +95,8 @@ def open_case_of(tenancy_id: int) -> Case | None:
 
 def complete_task(task: Task, *, outcome: str, actor: str, on: date, note: str = "") -> Task:
     """A person closes a task with its outcome. A call or a visit with any outcome but
-    "paid" is a documented attempt at personal contact (Wgs precondition (a))."""
+    "paid" or "wrong number" is a documented attempt at personal contact (Wgs
+    precondition (a))."""
     if outcome not in dict(Task._meta.get_field("outcome").choices or []):
         raise ActionError(f"onbekende uitkomst / unknown outcome {outcome!r}")
     with transaction.atomic():

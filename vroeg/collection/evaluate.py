@@ -17,7 +17,7 @@ from datetime import date, datetime
 from vroeg.collection.apply import Applied, apply_decision
 from vroeg.collection.costs import book_collection_costs
 from vroeg.collection.snapshots import chunks, gather, load_tenancies, tenancies_to_evaluate
-from vroeg.domain.flow import Flow, decide
+from vroeg.domain.flow import UNMATCHED_NOTE, Flow, bank_hold, decide, held
 from vroeg.portfolio.models import Tenancy
 
 
@@ -39,6 +39,8 @@ class EvaluationResult:
     waiting: Counter[str] = field(default_factory=Counter)  # steps held by a legal gate
     capped: int = 0  # households whose message waited for the weekly cap
     refused: list[str] = field(default_factory=list)
+    waiting_for_match: int = 0  # tenancies waiting for an unmatched payment to be matched
+    bank_hold: str = ""  # why no new steps today (bank statements behind), or ""
 
 
 def _municipal_agreement() -> Callable[[str], bool]:
@@ -80,6 +82,7 @@ def evaluate(run_on: date, now: datetime, flow: Flow,
     if not ids:
         return result
     result.evaluated = len(ids)
+    result.bank_hold = bank_hold(latest_booking_day(run_on), run_on, flow) or ""
     fault_after = _fault_point()
     agreement = _municipal_agreement()
     n = 0
@@ -91,6 +94,8 @@ def evaluate(run_on: date, now: datetime, flow: Flow,
         decided = []
         for hid, snapshot in sorted(facts.households.items()):
             decision = decide(flow, snapshot, run_on)
+            if result.bank_hold:
+                decision = held(decision, result.bank_hold)
             signals = facts.new_signals.get(hid, [])
             act = bool(decision.open_cases or decision.close_cases or decision.steps or signals)
             decided.append((snapshot, decision, signals, act))
@@ -113,10 +118,26 @@ def evaluate(run_on: date, now: datetime, flow: Flow,
                     result.waiting[note.split(" ", 1)[0]] += 1
                 elif "deze week / this week" in note:
                     result.capped += 1
+                elif note == UNMATCHED_NOTE:
+                    result.waiting_for_match += 1
             if fault_after is not None and n >= fault_after:
                 os._exit(3)  # fault injection for the crash-and-resume test
     result.costs_booked = book_collection_costs(run_on, flow)
     return result
+
+
+def latest_booking_day(run_on: date) -> date | None:
+    """The last day the bank statements cover, as of `run_on`."""
+    from django.db.models import Max
+
+    from vroeg.banking.models import BankFile, BankTransaction
+
+    booked = BankTransaction.objects.filter(booked=True, booked_on__lte=run_on).aggregate(
+        d=Max("booked_on"))["d"]
+    covered = BankFile.objects.filter(status=BankFile.Status.IMPORTED,
+                                      covers_until__lte=run_on).aggregate(
+        d=Max("covers_until"))["d"]
+    return max((d for d in (booked, covered) if d is not None), default=None)
 
 
 def _add(result: EvaluationResult, a: Applied) -> None:
@@ -136,4 +157,4 @@ def _fault_point() -> int | None:
     return int(spec.split(":", 1)[1]) if spec.startswith("evaluate:") else None
 
 
-__all__ = ["EvaluationResult", "evaluate"]
+__all__ = ["EvaluationResult", "evaluate", "latest_booking_day"]

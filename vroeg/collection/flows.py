@@ -18,6 +18,9 @@ def load_flow_file(path: str | Path) -> Flow:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except OSError as exc:
         raise FlowError(f"{p}: niet te lezen / cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise FlowError(f"{p}: geen tekstbestand (UTF-8), byte {exc.start} / not a text file "
+                        f"(UTF-8), byte {exc.start}") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f", regel/line {mark.line + 1}" if mark is not None else ""

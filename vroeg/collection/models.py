@@ -99,7 +99,9 @@ TASK_OUTCOMES = [
     ("other", "anders / other"),
 ]
 #: Outcomes of a call or visit that count as an attempt at personal contact.
-CONTACT_OUTCOMES = frozenset(k for k, _ in TASK_OUTCOMES if k not in ("paid",))
+# A documented attempt at personal contact (Wgs precondition (a)): not "paid", and not
+# a wrong number, which never reached the tenant's phone.
+CONTACT_OUTCOMES = frozenset(k for k, _ in TASK_OUTCOMES if k not in ("paid", "wrong_number"))
 
 
 class Task(models.Model):

@@ -169,6 +169,32 @@ def _tenancy_rows(ids: list[int]) -> dict[int, _TenancyRow]:
             for r in rows}
 
 
+#: How far back the unmatched queue is read; the flow says how long a step waits.
+UNMATCHED_DAYS = 31
+
+
+def _unmatched_candidates(run_on: date) -> dict[int, date]:
+    """Tenancy -> booking day of the newest unmatched payment that may be theirs: the
+    best candidate and those scoring close to it (a person decides between them)."""
+    from vroeg.banking.models import BankTransaction, TxnStatus
+
+    out: dict[int, date] = {}
+    rows = BankTransaction.objects.filter(
+        status=TxnStatus.UNMATCHED, amount__gt=0, booked_on__lte=run_on,
+        booked_on__gt=run_on - timedelta(days=UNMATCHED_DAYS)).values_list("booked_on",
+                                                                           "candidates")
+    for booked_on, candidates in rows:
+        scored = [c for c in candidates or [] if isinstance(c, dict) and c.get("tenancy_id")]
+        if not scored:
+            continue
+        top = max(float(c.get("score") or 0) for c in scored)
+        for c in scored:
+            if float(c.get("score") or 0) >= top - 10:
+                tid = int(c["tenancy_id"])
+                out[tid] = max(out.get(tid, booked_on), booked_on)
+    return out
+
+
 def load_tenancies(facts: Facts, ids: Iterable[int]) -> None:
     """Put these tenancies (with their household) in facts.tenancies, in bulk."""
     missing = sorted(set(ids) - set(facts.tenancies))
@@ -240,6 +266,7 @@ def gather(run_on: date, ids: list[int], *, has_agreement=lambda city: True,
             else:
                 events[e.tenancy_id].append(TenancyEvent(e.kind, e.on, e.source))
     pause_t, pause_h = _active_pauses(run_on)
+    unmatched = _unmatched_candidates(run_on)
     households = {t.household_id for t in light.values()}
     messaged_today: set[int] = set()
     week: dict[int, int] = {}
@@ -307,7 +334,8 @@ def gather(run_on: date, ids: list[int], *, has_agreement=lambda city: True,
                 handover_pending=case.pk in pending_handover,
                 segment=case.segment) if case else None,
             pause=pause_t.get(tid), start_on=t.start_on, prior_cases_12m=prior.get(tid, 0),
-            arrangement=arrangement_state, payday=payday))
+            arrangement=arrangement_state, payday=payday,
+            unmatched_payment_on=unmatched.get(tid)))
 
     for hid, snaps in by_household.items():
         h = light[snaps[0].tenancy_id].household

@@ -486,6 +486,9 @@ _CELLS: dict[str, tuple[str, Callable[[str], object]]] = {
 }
 assert set(_CELLS) == set(ALL)
 
+#: No home, parking space or shop of a housing corporation costs more a month: a typo.
+MAX_MONTHLY_RENT = Decimal("25000.00")
+
 _LIMITS = {  # largest absolute amount the database columns hold
     "net_rent": Decimal("99999999.99"), "service_costs": Decimal("99999999.99"),
     "opening_balance": Decimal("9999999999.99"),
@@ -503,6 +506,12 @@ def _check_row(values: dict[str, object], present: dict[str, str]) -> list[tuple
         amount = values.get(name)
         if isinstance(amount, Decimal) and abs(amount) > limit:
             problems.append((COLUMN_OF[name], "bedrag te groot / amount too large"))
+    net, svc = values.get("net_rent"), values.get("service_costs")
+    if isinstance(net, Decimal) and (net + (svc if isinstance(svc, Decimal) else 0)) > \
+            MAX_MONTHLY_RENT:
+        problems.append((COLUMN_OF["net_rent"], f"huur + servicekosten boven {MAX_MONTHLY_RENT} "
+                         f"per maand: controleer het bedrag / rent + service costs above "
+                         f"{MAX_MONTHLY_RENT} a month: check the amount"))
     start, end = values.get("start_on"), values.get("end_on")
     if isinstance(start, date) and isinstance(end, date) and end < start:
         problems.append(("einddatum", "ligt voor de ingangsdatum / is before the start date"))

@@ -22,7 +22,7 @@ import logging
 import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -216,6 +216,13 @@ def import_tenancies(path: Path, *, actor: str = "system:import",
                 errors.append(RowError(file_name, line, "betalingskenmerk",
                                        f"al in gebruik bij huurovereenkomst {owner} / already "
                                        f"used by tenancy {owner}"))
+        # An opening balance is what the ERP says is owed on a day that has come.
+        for rec in records:
+            if rec.opening_balance_on is not None and rec.opening_balance_on > on + \
+                    timedelta(days=31):
+                errors.append(RowError(file_name, rec.line, "beginsaldo_datum",
+                                       f"ligt meer dan een maand na vandaag ({on.isoformat()}) "
+                                       f"/ is more than a month after today"))
         if errors:
             errors.sort(key=lambda e: e.line)
             raise TenancyImportError(errors)

@@ -108,6 +108,8 @@ def build_report(*, day: date, rerun: bool, files: list[FileOutcome], opening: P
             "waiting_for_a_legal_gate": dict(decided.waiting),
             "skipped": dict(decided.skipped), "weekly_cap": decided.capped,
             "refused_by_state": decided.refused[:50],
+            "waiting_for_unmatched_payment": decided.waiting_for_match,
+            "held_bank_behind": decided.bank_hold,
         },
         "municipal_signals": {
             "decided": decided.municipal_signals,
@@ -186,6 +188,13 @@ def format_report(r: dict[str, Any]) -> str:
         f"{a['households_in_arrears']} huishoudens/households; maanden huur / months owed: "
         + ", ".join(f"{k}: {v}" for k, v in a["by_months_of_rent"].items()),
     ]
+    d = r.get("decisions") or {}
+    if d.get("held_bank_behind"):
+        lines.append(f"  LET OP / WARNING: {d['held_bank_behind']}")
+    if d.get("waiting_for_unmatched_payment"):
+        lines.append(f"  {d['waiting_for_unmatched_payment']} huurovereenkomst(en) wacht(en) "
+                     "op het koppelen van een betaling in de wachtrij / tenancies wait for a "
+                     "payment in the unmatched queue to be matched")
     held = r["queues"].get("held_bank_files", 0)
     if held:
         lines.append(f"  {held} bankbestand(en) wacht(en) op controle: saldo klopt niet; "

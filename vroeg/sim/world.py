@@ -267,9 +267,10 @@ class World:
     def _write_statement(self, day: date, entries: list[Any]) -> None:
         from vroeg.domain.bank.camt_writer import write_camt053
         from vroeg.domain.bank.model import Statement
+        from vroeg.domain.calendar import is_business_day
 
-        if not entries:
-            return
+        if not entries and not is_business_day(day):
+            return  # a bank sends a statement every working day, also an empty one
         total = sum((e.amount for e in entries), Decimal("0"))
         iban = settings.VROEG_CORPORATION["iban"].replace(" ", "")
         stmt = Statement(account_iban=iban, currency="EUR", opening_balance=self.balance,

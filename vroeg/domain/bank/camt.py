@@ -31,7 +31,14 @@ from vroeg.domain.bank.detect import (
     local,
     wellformed,
 )
-from vroeg.domain.bank.model import BankEntry, BankFileError, ParsedFile, Statement
+from vroeg.domain.bank.model import (
+    CENT,
+    BankEntry,
+    BankFileError,
+    ParsedFile,
+    Statement,
+    amount_problem,
+)
 from vroeg.domain.bank.mt940 import IBAN_SHAPE, NOT_PROVIDED, Details, parse_structured
 
 _AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -222,8 +229,10 @@ def _money(el: etree._Element) -> tuple[Decimal, str]:
         amount = Decimal(raw)
     except InvalidOperation:  # pragma: no cover - the pattern already guards this
         raise _Invalid(f"Ongeldig bedrag / invalid amount: {raw!r}", el) from None
-    cents = amount.quantize(Decimal("0.01"))
-    return (cents if cents == amount else amount), (el.get("Ccy") or "").strip().upper()
+    problem = amount_problem(amount, raw)
+    if problem:
+        raise _Invalid(problem, el)
+    return amount.quantize(CENT), (el.get("Ccy") or "").strip().upper()
 
 
 def _sign(node: _Node, *, required: bool) -> int:
@@ -418,7 +427,8 @@ class _StatementReader:
         return Statement(account_iban=self.account, currency=currency,
                          opening_balance=balances.opening, closing_balance=balances.closing,
                          opening_on=balances.opening_on, closing_on=balances.closing_on,
-                         statement_id=self.statement_id[:80], entries=tuple(entries))
+                         statement_id=self.statement_id[:80], entries=tuple(entries),
+                         dated_on=self.fallback_on)
 
     def entries(self, el: etree._Element) -> list[BankEntry]:
         """The bookings of one Ntry: one, or one per transaction of a batch."""

@@ -39,6 +39,7 @@ class Statement:
     closing_on: date | None = None
     statement_id: str = ""
     entries: tuple[BankEntry, ...] = field(default_factory=tuple)
+    dated_on: date | None = None  # camt: FrToDt/ToDtTm, else CreDtTm
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,25 @@ class BankFileError(ValueError):
         super().__init__(f"{where}: {message}" if where else message)
         self.where = where
         self.detail = message
+
+
+# Bank amounts are stored in BankTransaction.amount (max_digits=14) and booked to
+# LedgerEntry.amount (max_digits=12), both with 2 decimals: the narrower one rules.
+AMOUNT_DIGITS, AMOUNT_PLACES = 12, 2
+CENT = Decimal(1).scaleb(-AMOUNT_PLACES)
+MAX_AMOUNT = Decimal(10) ** (AMOUNT_DIGITS - AMOUNT_PLACES) - CENT
+
+
+def amount_problem(amount: Decimal, raw: str, field: str = "") -> str:
+    """Why `amount` (written `raw` in the file) cannot be stored, or "" if it can."""
+    where = f" (veld / field {field})" if field else ""
+    if abs(amount) > MAX_AMOUNT:  # before any quantize: that overflows at 28 digits
+        return (f"Bedrag te groot / amount too large{where}: {raw!r} "
+                f"(hoogstens / at most {MAX_AMOUNT})")
+    if amount != amount.quantize(CENT):
+        return (f"Te veel decimalen / too many decimals{where}: {raw!r} "
+                f"(hoogstens / at most {AMOUNT_PLACES})")
+    return ""
 
 
 def _canonical_amount(amount: Decimal) -> str:

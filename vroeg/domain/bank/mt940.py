@@ -27,7 +27,14 @@ from mt940.models import Transactions as _LibTransactions
 from mt940.options import Options as _LibOptions
 from mt940.processors import transaction_details_post_processor as _gvc_details
 
-from vroeg.domain.bank.model import BankEntry, BankFileError, ParsedFile, Statement
+from vroeg.domain.bank.model import (
+    CENT,
+    BankEntry,
+    BankFileError,
+    ParsedFile,
+    Statement,
+    amount_problem,
+)
 
 _TAG = re.compile(r"^:(?P<tag>\d{2}[A-Z]?|NS):(?P<rest>.*)$")
 _LINE61 = re.compile(r"""
@@ -369,14 +376,16 @@ def _entry_date(value: date, mmdd: str, line: int) -> date:
     return best
 
 
-def _money(text: str, line: int) -> Decimal:
+def _money(text: str, line: int, tag: str) -> Decimal:
     try:
         amount = Decimal(text.replace(",", ".") or "x")
     except InvalidOperation:
         raise BankFileError(f"Ongeldig bedrag / invalid amount: {text!r}",
                             f"regel/line {line}") from None
-    cents = amount.quantize(Decimal("0.01"))
-    return cents if cents == amount else amount
+    problem = amount_problem(amount, text, f":{tag}:")
+    if problem:
+        raise BankFileError(problem, f"regel/line {line}")
+    return amount.quantize(CENT)
 
 
 def _balance(tag: _Tag) -> tuple[Decimal, str, date]:
@@ -385,7 +394,7 @@ def _balance(tag: _Tag) -> tuple[Decimal, str, date]:
         raise BankFileError(
             f"Onleesbaar saldo / unreadable balance :{tag.tag}: {tag.first.strip()!r}",
             f"regel/line {tag.line}")
-    amount = _money(m["amount"], tag.line)
+    amount = _money(m["amount"], tag.line, tag.tag)
     if m["mark"].upper() == "D":
         amount = -amount
     return amount, m["currency"], _date6(m["date"], tag.line)
@@ -411,7 +420,7 @@ def _entry(t61: _Tag, t86: list[_Tag], currency: str, volksbank: bool) -> BankEn
     entry = (m["entry_date"] or "").strip()
     booked_on = _entry_date(value_on, entry, t61.line) if entry else value_on
     mark = m["mark"].upper()
-    amount = _money(m["amount"], t61.line)
+    amount = _money(m["amount"], t61.line, "61")
     # RC undoes a credit: money leaves the account. RD undoes a debit: money comes back.
     if mark in ("D", "RC"):
         amount = -amount

@@ -6,10 +6,14 @@ Pure: no Django, no file I/O, no clock. The format is recognised from the conten
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date, timedelta
 from decimal import Decimal
 
 from vroeg.domain.bank import camt, detect, mt940
-from vroeg.domain.bank.model import BankFileError, ParsedFile
+from vroeg.domain.bank.model import BankFileError, ParsedFile, Statement
+
+LATE_DAYS = 7  # an entry booked this long after its statement's date is odd
 
 
 def balance_warnings(parsed: ParsedFile) -> list[str]:
@@ -28,6 +32,36 @@ def balance_warnings(parsed: ParsedFile) -> list[str]:
     return out
 
 
+def _dated_warnings(parsed: ParsedFile, limit: Callable[[Statement], date | None],
+                    text: str) -> list[str]:
+    """One warning per statement with entries booked after `limit(statement)`."""
+    out = []
+    for n, s in enumerate(parsed.statements, 1):
+        last = limit(s)
+        late = sorted(e.booked_on for e in s.entries if last is not None and e.booked_on > last)
+        if late:
+            out.append(f"{text}: afschrift / statement {n} ({s.account_iban} {s.statement_id}): "
+                       f"{len(late)} boeking(en) / entries, {late[0]} .. {late[-1]}")
+    return out
+
+
+def late_warnings(parsed: ParsedFile) -> list[str]:
+    """Entries booked more than LATE_DAYS after their statement's date (camt: its
+    period end or creation, MT940: the closing balance). Kept, not refused."""
+    def limit(s: Statement) -> date | None:
+        on = s.dated_on or s.closing_on
+        return on + timedelta(days=LATE_DAYS) if on else None
+    return _dated_warnings(parsed, limit,
+                           f"Meer dan {LATE_DAYS} dagen na de afschriftdatum geboekt / "
+                           f"booked more than {LATE_DAYS} days after the statement date")
+
+
+def future_warnings(parsed: ParsedFile, today: date) -> list[str]:
+    """Entries booked after `today`: a bank does not book ahead. Kept, not refused."""
+    return _dated_warnings(parsed, lambda _s: today,
+                           f"Boekdatum in de toekomst / booked after today ({today})")
+
+
 def parse_bank_file(data: bytes, name: str) -> ParsedFile:
     """Parse camt.052/053/054, pain.002 or MT940.
 
@@ -42,7 +76,7 @@ def parse_bank_file(data: bytes, name: str) -> ParsedFile:
             parsed = mt940.parse_mt940(detect.decode_text(data))
     except BankFileError as exc:
         raise BankFileError(exc.detail, f"{name}, {exc.where}" if exc.where else name) from None
-    return mt940.with_warnings(parsed, balance_warnings(parsed))
+    return mt940.with_warnings(parsed, balance_warnings(parsed) + late_warnings(parsed))
 
 
 def _parse_xml(data: bytes) -> ParsedFile:

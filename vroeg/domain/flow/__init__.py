@@ -12,10 +12,13 @@ from vroeg.domain.calendar import add_business_days
 from vroeg.domain.flow.decide import (
     SKIP,
     TAKE,
+    UNMATCHED_NOTE,
     Decision,
     StepDecision,
+    bank_hold,
     choose_channels,
     decide,
+    held,
     segment_of,
     trigger_holds,
     trigger_met,
@@ -48,8 +51,9 @@ def task_due_on(step: Step, today: date) -> date:
 
 
 __all__ = [
-    "ACTIONS", "CHANNELS", "COMMUNICATIONS", "SKIP", "TAKE", "Contact", "Decision", "Flow",
-    "FlowError", "Guards", "HouseholdSnapshot", "LegalPolicy", "OpenCase", "Pause", "Segment",
-    "SegmentRule", "Step", "StepDecision", "TenancySnapshot", "Trigger", "choose_channels",
-    "decide", "load_flow", "segment_of", "task_due_on", "trigger_holds", "trigger_met",
+    "ACTIONS", "CHANNELS", "COMMUNICATIONS", "SKIP", "TAKE", "UNMATCHED_NOTE", "Contact",
+    "Decision", "Flow", "FlowError", "Guards", "HouseholdSnapshot", "LegalPolicy", "OpenCase",
+    "Pause", "Segment", "SegmentRule", "Step", "StepDecision", "TenancySnapshot", "Trigger",
+    "bank_hold", "choose_channels", "decide", "held", "load_flow", "segment_of", "task_due_on",
+    "trigger_holds", "trigger_met",
 ]

@@ -10,11 +10,13 @@ Order of the checks for each tenancy in arrears:
 1. a case closes when the tenancy's total balance is settled (never on one line);
 2. reactions to today's events (a reversal, a broken arrangement), once per event;
 3. a pause (debt help, manual, municipal help) or a running arrangement stops the
-   ladder; a proposal waiting for a person, or the bailiff, stops it too;
+   ladder; a proposal waiting for a person, or the bailiff, stops it too; so does a
+   payment in the unmatched queue that may be this tenant's (for a few days);
 4. the ladder: steps in order, each once per case, spaced by min_days_between_steps;
    the first one whose trigger does not hold (or whose legal gate is closed) ends it.
 Then for the household: one communication a day (the highest step wins) and no more
-than max_messages_per_week in any 7 days.
+than max_messages_per_week in any 7 days. For the whole run: `bank_hold` holds every new
+step when the bank statements are behind (nobody knows who paid).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from vroeg.domain import case_state as cs
-from vroeg.domain.calendar import add_months, next_payday
+from vroeg.domain.calendar import add_months, is_business_day, next_payday
 from vroeg.domain.flow.model import (
     ARRANGEMENT_OFFER,
     FOURTEEN_DAY_LETTER,
@@ -260,6 +262,11 @@ def decide(flow: Flow, household: HouseholdSnapshot, today: date) -> Decision:
         if t.arrangement == ARRANGEMENT_ON_TRACK:
             notes.append("betalingsregeling loopt / arrangement on track")
             continue
+        wait = flow.guards.wait_for_unmatched_payment_days
+        if t.unmatched_payment_on is not None and (
+                today - t.unmatched_payment_on).days < wait:
+            notes.append(UNMATCHED_NOTE)
+            continue
         since = _days_since_last_step(case, today)
         if since is not None and since < flow.min_days_between_steps:
             continue
@@ -277,6 +284,34 @@ def decide(flow: Flow, household: HouseholdSnapshot, today: date) -> Decision:
             steps.append(max(communications, key=lambda c: c[0])[1])
     return Decision(open_cases=tuple(opens), close_cases=tuple(closes), steps=tuple(steps),
                     notes=tuple(notes), segments=tuple(segments))
+
+
+UNMATCHED_NOTE = ("betaling wacht op koppeling / a payment that may be this tenant's waits "
+                  "to be matched")
+
+
+def bank_hold(latest_booking_day: date | None, today: date, flow: Flow) -> str | None:
+    """Why no new steps may be taken today, or None. With the last bank statement
+    `max_bank_days_behind` working days or more behind, payments made since are unknown
+    and a reminder could go to everyone who paid. Before any statement came in there is
+    nothing to compare with (a new installation's first imports)."""
+    limit = flow.guards.max_bank_days_behind
+    if latest_booking_day is None or limit <= 0 or latest_booking_day >= today:
+        return None
+    missing = sum(1 for n in range(1, (today - latest_booking_day).days)
+                  if is_business_day(latest_booking_day + timedelta(days=n)))
+    if missing < limit:
+        return None
+    return (f"bankafschriften lopen achter: laatste boekdag {latest_booking_day.isoformat()}, "
+            f"{missing} werkdagen zonder afschrift; geen nieuwe stappen tot ze binnen zijn / "
+            f"bank statements are behind: last booking day {latest_booking_day.isoformat()}, "
+            f"{missing} working days without a statement; no new steps until they are in")
+
+
+def held(decision: Decision, reason: str) -> Decision:
+    """The decision without new cases and steps (closing a settled case stays)."""
+    return Decision(open_cases=(), close_cases=decision.close_cases, steps=(),
+                    notes=(*decision.notes, reason), segments=decision.segments)
 
 
 def _reactions(flow: Flow, h: HouseholdSnapshot, t: TenancySnapshot, today: date,
@@ -329,5 +364,5 @@ def _ladder(flow: Flow, h: HouseholdSnapshot, t: TenancySnapshot, today: date,
     return out
 
 
-__all__ = ["SKIP", "TAKE", "Decision", "StepDecision", "choose_channels", "decide",
-           "segment_of", "trigger_holds", "trigger_met"]
+__all__ = ["SKIP", "TAKE", "UNMATCHED_NOTE", "Decision", "StepDecision", "bank_hold",
+           "choose_channels", "decide", "held", "segment_of", "trigger_holds", "trigger_met"]

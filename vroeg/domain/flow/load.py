@@ -4,7 +4,8 @@ The file (see vroeg/flows/sociaal-incasseren.yaml, docs/flows.md):
 
     name, version, title, description
     guards:     min_arrears, min_days_between_steps, max_messages_per_week,
-                contact_hours {from, until}, no_contact_on [sunday, public_holiday]
+                contact_hours {from, until}, no_contact_on [sunday, public_holiday],
+                max_bank_days_behind, wait_for_unmatched_payment_days
     legal:      signal_min_days_overdue, signal_days_after_written_reminder,
                 charge_collection_costs, vat_on_costs, letter_delivery_working_days
     open_case_after_days
@@ -50,7 +51,8 @@ TOP_KEYS = ("name", "version", "title", "description", "guards", "legal",
             # version 1 files kept these at the top level
             "min_arrears", "min_days_between_steps")
 GUARD_KEYS = ("min_arrears", "min_days_between_steps", "max_messages_per_week",
-              "contact_hours", "no_contact_on")
+              "contact_hours", "no_contact_on", "max_bank_days_behind",
+              "wait_for_unmatched_payment_days")
 LEGAL_KEYS = ("signal_min_days_overdue", "signal_days_after_written_reminder",
               "charge_collection_costs", "vat_on_costs", "letter_delivery_working_days")
 
@@ -280,7 +282,12 @@ def _guards(data: Mapping[str, Any], source: str) -> Guards:
                                    f"{where}.max_messages_per_week", 1),
         contact_from=start, contact_until=until,
         no_contact_on_sundays="sunday" in days,
-        no_contact_on_holidays="public_holiday" in days)
+        no_contact_on_holidays="public_holiday" in days,
+        max_bank_days_behind=_int(merged.get("max_bank_days_behind", 3),
+                                  f"{where}.max_bank_days_behind"),
+        wait_for_unmatched_payment_days=_int(
+            merged.get("wait_for_unmatched_payment_days", 10),
+            f"{where}.wait_for_unmatched_payment_days"))
 
 
 def _legal(data: Mapping[str, Any], source: str) -> LegalPolicy:

@@ -156,6 +156,12 @@ class Guards:
     contact_until: time = time(21, 0)
     no_contact_on_sundays: bool = True
     no_contact_on_holidays: bool = True
+    # Without recent bank statements vroeg cannot know who paid: no new steps when the
+    # latest booking day is this many working days behind (0: never hold).
+    max_bank_days_behind: int = 3
+    # A payment in the unmatched queue that may be this tenant's: wait this many days
+    # for a person to match it before the next step (0: do not wait).
+    wait_for_unmatched_payment_days: int = 10
 
 
 @dataclass(frozen=True)

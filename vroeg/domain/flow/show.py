@@ -43,6 +43,12 @@ def markdown(flow: Flow) -> str:
              + (", niet op zondag / not on Sundays" if g.no_contact_on_sundays else "")
              + (", niet op feestdagen / not on public holidays"
                 if g.no_contact_on_holidays else ""),
+             "- Bankafschriften / bank statements: geen nieuwe stappen als de laatste "
+             f"{g.max_bank_days_behind} werkdagen ontbreken / no new steps when the last "
+             f"{g.max_bank_days_behind} working days are missing",
+             "- Betaling in de wachtrij / payment in the unmatched queue: de kandidaten wachten "
+             f"{g.wait_for_unmatched_payment_days} dagen op koppelen / its candidates wait "
+             f"{g.wait_for_unmatched_payment_days} days for it to be matched",
              f"- Vroegsignaal / municipal signal: achterstand minimaal / arrears at least "
              f"{lp.signal_min_days_overdue} dagen / days, {lp.signal_days_after_written_reminder}"
              " dagen na de schriftelijke herinnering / days after the written reminder; alleen "

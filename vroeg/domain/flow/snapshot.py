@@ -74,6 +74,9 @@ class TenancySnapshot:
     #: The household's payday (day of the month): from the ERP (betaaldag) or learned
     #: from when the rent was paid (signals.usual_payday); None: not known.
     payday: int | None = None
+    #: The newest payment in the unmatched queue with this tenancy among its best
+    #: candidates (its booking day); None: none.
+    unmatched_payment_on: date | None = None
 
     @property
     def pause_reason(self) -> str | None:

@@ -109,6 +109,11 @@ class Command(BaseCommand):
         facts = gather(run_on, [tenancy.pk])
         hsnap = facts.households[household.pk]
         snap = next(t for t in hsnap.tenancies if t.tenancy_id == tenancy.pk)
+        if snap.arrears <= 0 or snap.oldest_due_on is None:
+            raise BadInput(f"{tenancy.code} heeft op {run_on.isoformat()} geen achterstand: er "
+                           f"zou geen bericht gaan; kies een andere --date of overeenkomst / "
+                           f"has no arrears on {run_on.isoformat()}: no message would be sent; "
+                           f"choose another --date or tenancy")
 
         channel = opts.get("channel")
         if channel is None:

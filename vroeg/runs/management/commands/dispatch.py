@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from vroeg.collection.flows import active_flow
+from vroeg.domain.flow import FlowError
 from vroeg.messaging.dispatch import dispatch_pending
 from vroeg.runs.clock import today
 from vroeg.runs.daily import still_needed_factory
@@ -20,6 +21,8 @@ class Command(BaseCommand):
             with run_lock():
                 result = dispatch_pending(timezone.now(), still_needed=still_needed_factory(
                     today(), active_flow()))
+        except FlowError as exc:
+            raise CommandError(f"beleid / flow: {exc}") from None
         except RunLocked as exc:
             # The day run dispatches itself when it is done: nothing lost by skipping.
             self.stdout.write(f"overgeslagen / skipped: {exc}")
