@@ -837,3 +837,31 @@ def test_the_tenant_arranges_small_arrears_online_within_policy(client, settings
     again = client.post(f"/betaal/{link.token}/regeling", {"terms": "2"})
     assert "niet zelf online" in again.content.decode()
     assert Arrangement.objects.filter(tenancy=t, status="active").count() == 1
+
+
+def test_the_day_report_counts_online_payments_and_the_run_expires_old_links(
+        fake_provider, portfolio) -> None:
+    made = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    # A link for part of the debt (messages reuse and extend the one for all of it).
+    old = actions.link_for(t(1), D("350.00"), now=made)  # valid 14 days: to 16 Nov 09:00
+    paid = actions.link_for(t(2), D("700.00"), now=made)
+    evening = datetime(2026, 11, 15, 18, 30, tzinfo=UTC)  # 19:30 in Amsterdam
+    actions.start_payment(paid, now=evening)
+    payment = fake.open_payment(paid.token)
+    assert payment is not None
+    fake.finish(payment, pay=True, now=evening)
+    actions.handle_webhook(payment.id, provider=fake.NAME)
+
+    def run(day: str) -> dict:
+        out = StringIO()
+        call_command("run", date=day, json=True, stdout=out)
+        return json.loads(out.getvalue())
+
+    report = run("2026-11-15")
+    assert report["payments"]["online"] == {"count": 1, "amount": "700.00"}
+    assert report["payments"]["links_expired"] == 0
+    report = run("2026-11-16")  # a past day runs at 10:00 Amsterdam: after 09:00
+    assert report["payments"]["online"]["count"] == 0
+    assert report["payments"]["links_expired"] == 1
+    assert PaymentLink.objects.get(pk=old.pk).status == "expired"
+    assert PaymentLink.objects.get(pk=paid.pk).status == "paid"

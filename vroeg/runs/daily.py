@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Max, Min
@@ -29,6 +31,7 @@ from vroeg.ledger.queries import balance_of
 from vroeg.messaging.dispatch import dispatch_pending
 from vroeg.messaging.models import Message
 from vroeg.municipal.actions import deliver_signals
+from vroeg.payments.actions import expire_links
 from vroeg.runs.clock import run_clock, today
 from vroeg.runs.ingest import ingest_inbox
 from vroeg.runs.models import DayRun
@@ -140,6 +143,7 @@ def run_day(day: date, progress: Progress | None = None,
     printed = _print_batch(day) if dispatch else {}
     delivered = deliver_signals(day)  # municipal signals decided today (or still waiting)
     build_missing_dossiers()  # hand-over proposals a person will look at
+    links_expired = expire_links(now=now, actor="system:run") if dispatch else 0
     done("dispatch")
     stage("report")
     report = build_report(day=day, rerun=rerun, files=files, opening=opening, charges=charges,
@@ -147,6 +151,8 @@ def run_day(day: date, progress: Progress | None = None,
                           dd_returns=dd_returns, delivered=delivered)
     done("report")
     report["messages"]["bounced"] = bounced
+    report["payments"]["online"] = _online_payments(day)
+    report["payments"]["links_expired"] = links_expired
     report["messages"]["print_batch"] = printed
     report["timing_seconds"] = timing
     stored = report
@@ -162,6 +168,22 @@ def run_day(day: date, progress: Progress | None = None,
     path = reports() / f"dag-{day.isoformat()}.json"
     path.write_text(json.dumps(stored, indent=2, ensure_ascii=False), encoding="utf-8")
     return report
+
+
+def _online_payments(day: date) -> dict[str, Any]:
+    """Payments made through a payment link on `day` (booked at once, not waiting for
+    the bank statement)."""
+    from django.db.models import Count, Sum
+
+    from vroeg.domain.calendar import AMSTERDAM
+    from vroeg.payments.models import PaymentLink
+
+    start = datetime.combine(day, dt_time(0, 0), tzinfo=AMSTERDAM)
+    row = PaymentLink.objects.filter(paid_at__gte=start, paid_at__lt=start + timedelta(days=1),
+                                     status=PaymentLink.Status.PAID).aggregate(
+        n=Count("id"), s=Sum("paid_amount"))
+    return {"count": row["n"] or 0, "amount": str((row["s"] or Decimal("0")).quantize(
+        Decimal("0.01")))}
 
 
 def _print_batch(day: date) -> dict[str, Any]:

@@ -167,8 +167,11 @@ def format_report(r: dict[str, Any]) -> str:
         f"Geboekt / booked:          {r['ledger']['charges']} huurregels/rent charges "
         f"(EUR {r['ledger']['charged_amount']}), {r['ledger']['opening_balances']} beginsaldi",
         f"Gekoppeld / matched:       {p['matched']} betalingen/payments (EUR {p['matched_amount']})"
-        f", {p['reversals']} stornos/reversals (EUR {p['reversed_amount']}); "
-        + ", ".join(f"{k} {v}" for k, v in sorted(p["by_rule"].items())),
+        f", {p['reversals']} stornos/reversals (EUR {p['reversed_amount']})"
+        + "".join(f"; {k} {v}" for k, v in sorted(p["by_rule"].items())),
+        f"Online betaald / paid online: {(p.get('online') or {}).get('count', 0)} "
+        f"(EUR {(p.get('online') or {}).get('amount', '0.00')}); betaallinks verlopen / "
+        f"payment links expired: {p.get('links_expired', 0)}",
         f"Niet gekoppeld / unmatched: {p['unmatched_new']} nieuw/new "
         f"(EUR {p['unmatched_new_amount']}); wachtrij/queue {r['queues']['unmatched_payments']}"
         f" (EUR {r['queues']['unmatched_amount']}); {p['ignored']} genegeerd/ignored",
