@@ -168,3 +168,19 @@ def test_a_wrong_number_is_not_an_attempt_at_contact(never_pays):
     complete_task(calls[1], outcome="voicemail", actor="staff:anna", on=D(2026, 7, 27))
     attempts = Evidence.objects.filter(kind="contact_attempt")
     assert [e.case.tenancy.code for e in attempts] == ["OVK-00002"]
+
+
+def test_an_arrangement_cannot_start_in_the_past(never_pays):
+    from vroeg.collection.actions import ActionError, agree_arrangement
+
+    run(D(2026, 7, 27))
+    case = Case.objects.get(tenancy__code="OVK-00001")
+    with pytest.raises(ActionError, match="first instalment before the day it was agreed"):
+        agree_arrangement(case, schedule=[(D(2026, 7, 1), Decimal("100.00")),
+                                          (D(2026, 8, 1), Decimal("100.00"))],
+                          actor="staff:anna", on=D(2026, 7, 27))
+    with pytest.raises(ActionError, match="in date order"):
+        agree_arrangement(case, schedule=[(D(2026, 9, 1), Decimal("100.00")),
+                                          (D(2026, 8, 1), Decimal("100.00"))],
+                          actor="staff:anna", on=D(2026, 7, 27))
+    assert not case.arrangements.exists()

@@ -197,6 +197,15 @@ def agree_arrangement(case: Case, *, schedule: list[tuple[date, Decimal]], actor
     if not schedule:
         raise ActionError("een regeling heeft termijnen nodig / an arrangement needs "
                           "instalments")
+    dues = [due for due, _ in schedule]
+    if min(dues) < on:
+        raise ActionError(f"eerste termijn {min(dues).isoformat()} ligt voor de afspraakdatum "
+                          f"{on.isoformat()} / first instalment before the day it was agreed")
+    if dues != sorted(dues) or len(set(dues)) != len(dues):
+        raise ActionError("termijnen op volgorde, één per datum / instalments in date order, "
+                          "one per date")
+    if any(amount <= 0 for _, amount in schedule):
+        raise ActionError("elke termijn is meer dan 0 / every instalment is more than 0")
     with transaction.atomic():
         for old in Arrangement.objects.filter(case=case, status=Arrangement.Status.ACTIVE):
             old.status, old.closed_on = Arrangement.Status.CANCELLED, on
