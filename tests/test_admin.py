@@ -620,3 +620,29 @@ def test_queue_shows_the_best_candidate_and_not_rent_clears_it(admin_client, dat
     txn.refresh_from_db()
     assert txn.status == TxnStatus.IGNORED and txn.matched_by == "staff:admin"
     assert AuditEvent.objects.filter(action="bank.not_rent").count() == 1
+
+
+def test_serve_create_admin_refuses_a_weak_password_and_never_changes_one(
+        vroeg_home, monkeypatch):
+    from io import StringIO
+
+    from django.contrib.auth import get_user_model
+
+    from vroeg.runs.management.commands.serve import Command
+
+    def create() -> str:  # the admin step of `vroeg serve --create-admin`, without serving
+        out = StringIO()
+        Command(stdout=out)._admin_user(True)
+        return out.getvalue()
+
+    monkeypatch.setenv("VROEG_ADMIN_USER", "beheer")
+    monkeypatch.setenv("VROEG_ADMIN_PASSWORD", "1")
+    with pytest.raises(CommandError, match="VROEG_ADMIN_PASSWORD: .*at least 12"):
+        create()
+    assert not get_user_model().objects.filter(username="beheer").exists()
+    monkeypatch.setenv("VROEG_ADMIN_PASSWORD", "een lang genoeg wachtwoord")
+    assert "admin created" in create()
+    monkeypatch.setenv("VROEG_ADMIN_PASSWORD", "een ander lang wachtwoord")
+    assert "password not changed" in create()
+    user = get_user_model().objects.get(username="beheer")
+    assert user.check_password("een lang genoeg wachtwoord")

@@ -290,3 +290,12 @@ LOGGING = {
     "loggers": {"vroeg": {"handlers": ["console"],
                           "level": os.environ.get("VROEG_LOG_LEVEL", "WARNING")}},
 }
+
+# Staff accounts see tenants' data: no short or common passwords.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]

@@ -105,8 +105,19 @@ class Command(BaseCommand):
                     "--create-admin: zet VROEG_ADMIN_USER en VROEG_ADMIN_PASSWORD / "
                     "set VROEG_ADMIN_USER and VROEG_ADMIN_PASSWORD")
             if User.objects.filter(**{User.USERNAME_FIELD: username}).exists():
-                self.stdout.write(f"Beheerder {username!r} bestaat al / admin already exists")
+                self.stdout.write(f"Beheerder {username!r} bestaat al; wachtwoord niet gewijzigd "
+                                  f"(vroeg changepassword {username}) / admin already exists; "
+                                  "password not changed")
             else:
+                from django.contrib.auth.password_validation import validate_password
+                from django.core.exceptions import ValidationError
+
+                try:
+                    validate_password(password, User(**{User.USERNAME_FIELD: username}))
+                except ValidationError as exc:
+                    raise CommandError("VROEG_ADMIN_PASSWORD: " + " ".join(exc.messages)
+                                       + " / choose a longer, less common password "
+                                         "(at least 12 characters)") from None
                 User.objects.create_superuser(username, password=password)
                 self.stdout.write(self.style.SUCCESS(
                     f"Beheerder {username!r} aangemaakt / admin created"))
