@@ -38,6 +38,8 @@ def test_a_second_run_at_the_same_time_is_refused(vroeg_home):
         out = StringIO()
         call_command("dispatch", stdout=out)
         assert "skipped" in out.getvalue()
+        with pytest.raises(CommandError, match="already in progress.*try again later"):
+            call_command("import", str(vroeg_home / "nothing.csv"), stdout=StringIO())
     finally:
         release()
     run("2026-11-02")  # free again

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count
 
 from vroeg.banking.matching import match_and_post
 from vroeg.banking.models import BankTransaction
 from vroeg.runs.clock import today
 from vroeg.runs.ingest import FileOutcome, import_file
+from vroeg.runs.lock import RunLocked, run_lock
 
 
 class Command(BaseCommand):
@@ -32,13 +33,18 @@ class Command(BaseCommand):
 
         call_command("migrate", verbosity=0, interactive=False)
         outcomes: list[tuple[Path, FileOutcome]] = []
-        for path in opts["files"]:
-            path = Path(path)
-            paths = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() \
-                else [path]
-            outcomes += [(p, import_file(p, actor="cli:import")) for p in paths]
-        if not opts["no_match"]:
-            match_and_post(today(), actor="cli:import")
+        try:
+            # Not while the daily run is busy: it reads the same tenancies and entries.
+            with run_lock():
+                for path in opts["files"]:
+                    path = Path(path)
+                    paths = sorted(p for p in path.rglob("*") if p.is_file()) \
+                        if path.is_dir() else [path]
+                    outcomes += [(p, import_file(p, actor="cli:import")) for p in paths]
+                if not opts["no_match"]:
+                    match_and_post(today(), actor="cli:import")
+        except RunLocked as exc:
+            raise CommandError(f"{exc}; probeer het straks opnieuw / try again later") from None
         results = []
         for p, outcome in outcomes:
             row = {"file": str(p), "kind": outcome.kind, "status": outcome.status,
