@@ -60,3 +60,8 @@ def test_a_very_long_catch_up_needs_to_be_asked_for(vroeg_home):
 def test_future_dates_are_refused(vroeg_home):
     with pytest.raises(CommandError, match="future"):
         run("2999-01-01")
+
+
+def test_a_date_that_is_not_a_date_is_named_in_dutch_and_english(vroeg_home):
+    with pytest.raises(CommandError, match=r"--date: geen datum \(JJJJ-MM-DD\) / not a date"):
+        call_command("run", date="5-11-2026", stdout=StringIO())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from datetime import date
@@ -15,11 +16,19 @@ from vroeg.runs.lock import RunLocked, run_lock
 from vroeg.runs.report import format_report
 
 
+def business_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"geen datum (JJJJ-MM-DD) / not a date (YYYY-MM-DD): "
+                                         f"{text!r}") from None
+
+
 class Command(BaseCommand):
     help = "De dagelijkse run / the daily collection run (ingest, match, decide, send, report)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--date", type=date.fromisoformat, default=None,
+        parser.add_argument("--date", type=business_date, default=None,
                             help="business date YYYY-MM-DD (default: today, Europe/Amsterdam)")
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
         parser.add_argument("--replay", action="store_true",
@@ -35,7 +44,10 @@ class Command(BaseCommand):
         call_command("migrate", verbosity=0, interactive=False)
         target = opts["date"] or today()
         if isinstance(target, str):  # call_command() passes options unparsed
-            target = date.fromisoformat(target)
+            try:
+                target = business_date(target)
+            except argparse.ArgumentTypeError as exc:
+                raise CommandError(f"--date: {exc}") from None
         try:
             with run_lock():
                 reports = run_through(target, progress=lambda m: print(m, file=sys.stderr),
