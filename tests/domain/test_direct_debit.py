@@ -61,11 +61,25 @@ def test_collection_date_is_the_earliest_the_bank_allows():
 
 def test_end_to_end_ids():
     nov = date(2026, 11, 1)
-    assert dd.end_to_end_id("OVK-00001", 7, nov) == "OVK-00001-202611"
-    assert dd.end_to_end_id("OVK-00001", 7, nov, 2) == "OVK-00001-202611-2"
+    # "VR": never the same as another system's <code>-<yyyymm> (the demo's history)
+    assert dd.end_to_end_id("OVK-00001", 7, nov) == "OVK-00001-202611-VR1"
+    assert dd.end_to_end_id("OVK-00001", 7, nov, 2) == "OVK-00001-202611-VR2"
     # not SEPA characters, or too long: the tenancy id instead
-    assert dd.end_to_end_id("OVK_0001", 7, nov) == "T7-202611"
-    assert dd.end_to_end_id("X" * 30, 7, nov, 2) == "T7-202611-2"
+    assert dd.end_to_end_id("OVK_0001", 7, nov) == "T7-202611-VR1"
+    assert dd.end_to_end_id("X" * 30, 7, nov, 2) == "T7-202611-VR2"
+    assert len(dd.end_to_end_id("X" * 24, 7, nov, 2)) == 35
+
+
+@pytest.mark.parametrize("e2e, month", [
+    ("OVK-00001-202611", date(2026, 11, 1)),       # another system's (the demo's)
+    ("OVK-00001-202611-2", date(2026, 11, 1)),     # vroeg's older form, a retry
+    ("OVK-00001-202611-VR1", date(2026, 11, 1)),
+    ("T7-202612-VR2", date(2026, 12, 1)),
+    ("OVK-00001-202613", None), ("OVK-00002-202611", None), ("OLD-1", None),
+    ("OVK-00001-2026-11", None), ("", None),
+])
+def test_the_month_in_an_end_to_end_id(e2e, month):
+    assert dd.period_in_end_to_end_id(e2e, "OVK-00001", 7) == month
 
 
 @pytest.mark.parametrize("value, ok", [
@@ -115,7 +129,7 @@ def test_first_collection_is_frst_on_the_due_date():
     assert (c.period, c.due_on, c.collect_on) == (date(2026, 11, 1), date(2026, 11, 1),
                                                   date(2026, 11, 2))
     assert (c.sequence_type, c.attempt, c.amount) == (dd.FRST, 1, RENT)
-    assert c.end_to_end_id == "OVK-00001-202611"
+    assert c.end_to_end_id == "OVK-00001-202611-VR1"
     assert plan.total == RENT
 
 
@@ -207,6 +221,133 @@ def test_unused_mandate_sends_one_frst_per_file():
     (c,) = plan.collections
     assert (c.retry_of, c.sequence_type) == (99, dd.FRST)
     assert "FRST" in plan.skipped[0].reason and plan.skipped[0].period == date(2026, 11, 1)
+
+
+# --- the bank history: what another system collected ----------------------------------
+
+NOV = date(2026, 11, 1)
+
+
+def old(day: date, amount: str = "700.00", reason: str = "", e2e: str = "OVK-00001-202611",
+        period: date | None = NOV) -> dd.BankDebit:
+    return dd.BankDebit(day, D(amount), period, reason, e2e)
+
+
+def test_a_month_credited_in_the_bank_history_is_not_collected_again():
+    # even with arrears (which made the planner collect it again before)
+    t = tenancy(used=True, balance=D("700.00"), bank_debits=(old(date(2026, 11, 2)),))
+    plan = dd.plan_collections(date(2026, 11, 3), [t])
+    assert plan.collections == ()
+    (s,) = plan.skipped
+    assert (s.period, s.reason) == (NOV, "al geïncasseerd volgens de bank / already "
+                                         "collected according to the bank")
+    # a month the history does not mention is collected as usual
+    dec = tenancy(used=True, bank_debits=(old(date(2026, 10, 1), period=date(2026, 10, 1)),))
+    assert len(dd.plan_collections(date(2026, 11, 3), [dec]).collections) == 1
+
+
+def test_after_a_refund_a_month_is_never_collected_again():
+    for later in ((), (old(date(2026, 11, 20)),)):  # even after a new credit
+        t = tenancy(used=True, balance=D("1400.00"), bank_debits=(
+            old(date(2026, 11, 2)), old(date(2026, 11, 6), "-700.00", "MD06"), *later))
+        for day in (date(2026, 11, 6), date(2026, 11, 9)):
+            plan = dd.plan_collections(day, [t])
+            assert plan.collections == ()
+            assert "MD06" in plan.skipped[0].reason
+    assert dd.month_history([old(date(2026, 11, 2)), old(date(2026, 11, 6), "-700.00",
+                                                         "MD06")]).verdict == dd.HISTORY_REFUNDED
+
+
+def test_am04_in_the_bank_history_is_retried_once_after_payday():
+    hist = (old(date(2026, 11, 2)), old(date(2026, 11, 4), "-700.00", "AM04"))
+    t = tenancy(used=True, balance=D("700.00"), payday=20, bank_debits=hist)
+    # payday Friday 20 November: not before the first TARGET2 day after it
+    for day in (date(2026, 11, 4), date(2026, 11, 19)):
+        plan = dd.plan_collections(day, [t])
+        assert plan.collections == ()
+        (s,) = plan.skipped
+        assert s.not_before == date(2026, 11, 23) and "after payday" in s.reason
+    (c,) = dd.plan_collections(date(2026, 11, 20), [t]).collections
+    assert (c.period, c.attempt, c.amount, c.collect_on) == (NOV, 2, RENT, date(2026, 11, 23))
+    assert (c.end_to_end_id, c.sequence_type, c.retry_of) == ("OVK-00001-202611-VR2", dd.RCUR,
+                                                              None)
+    # once: when the retry is ours, the month has a collection
+    done = tenancy(used=True, balance=D("700.00"), payday=20, bank_debits=hist,
+                   collected_periods=frozenset({NOV}))
+    assert dd.plan_collections(date(2026, 11, 23), [done]).collections == ()
+    # at most what is owed; nothing when paid by transfer meanwhile
+    part = tenancy(used=True, balance=D("250.00"), payday=20, bank_debits=hist)
+    assert dd.plan_collections(date(2026, 11, 20), [part]).collections[0].amount == D("250.00")
+    paid = tenancy(used=True, balance=D("0.00"), payday=20, bank_debits=hist)
+    plan = dd.plan_collections(date(2026, 11, 20), [paid])
+    assert plan.collections == () and "paid in the meantime" in plan.skipped[0].reason
+    # the old system tried twice already (a retry that failed too): no retry from us
+    twice = tenancy(used=True, balance=D("700.00"), payday=20, bank_debits=(
+        *hist, old(date(2026, 11, 10)),
+        old(date(2026, 11, 12), "-700.00", "AM04", e2e="OVK-00001-202611-2")))
+    plan = dd.plan_collections(date(2026, 11, 20), [twice])
+    assert plan.collections == () and plan.skipped == ()  # out of the window: no noise
+    assert dd.month_history(twice.bank_debits).verdict == dd.HISTORY_FAILED_TWICE
+    # the same return told twice (notification, then statement) is one failure
+    told_twice = (*hist, old(date(2026, 11, 4), "-700.00", "AM04"))
+    assert dd.month_history(told_twice).verdict == dd.HISTORY_RETRY
+    # a retry that worked: collected
+    assert dd.month_history((*hist, old(date(2026, 11, 23)))).verdict == dd.HISTORY_COLLECTED
+
+
+def test_a_history_retry_is_made_around_payday_and_not_for_what_was_paid_otherwise():
+    hist = (old(date(2026, 11, 2)), old(date(2026, 11, 4), "-700.00", "AM04"))
+    # older arrears keep the balance up; November itself was paid by transfer after payday
+    paid = tenancy(used=True, balance=D("700.00"), payday=20, bank_debits=hist,
+                   other_payments=((date(2026, 11, 3), D("50.00")),
+                                   (date(2026, 11, 21), D("700.00"))))
+    plan = dd.plan_collections(date(2026, 11, 23), [paid])
+    assert plan.collections == () and "paid in the meantime" in plan.skipped[0].reason
+    partly = tenancy(used=True, balance=D("900.00"), payday=20, bank_debits=hist,
+                     other_payments=((date(2026, 11, 21), D("300.00")),))
+    (c,) = dd.plan_collections(date(2026, 11, 23), [partly]).collections
+    assert c.amount == D("400.00")
+    # missed its moment (the retry date was 23 November): once December is due, the
+    # month is the collection flow's, not a debit on top of December's
+    t = tenancy(used=True, balance=D("1400.00"), payday=20, bank_debits=hist)
+    assert len(dd.plan_collections(date(2026, 11, 27), [t]).collections) == 1  # -> 30 Nov
+    late = dd.plan_collections(date(2026, 11, 30), [t])  # collection date 1 December
+    assert [(c.period, c.attempt) for c in late.collections] == [(date(2026, 12, 1), 1)]
+
+
+def test_our_retry_is_not_made_for_what_was_paid_otherwise_since_the_return():
+    r = dd.PlannedRetry(99, 1, date(2026, 10, 1), RENT, date(2026, 10, 26),
+                        "OVK-00001-202610-VR2", 2, returned_on=date(2026, 10, 5))
+    base = {"used": True, "collected_periods": frozenset({date(2026, 10, 1), NOV})}
+    # the tenant paid the month by transfer after the return; older arrears remain
+    t = tenancy(balance=D("700.00"), other_payments=((date(2026, 10, 20), RENT),), **base)
+    plan = dd.plan_collections(date(2026, 10, 23), [t], [r])
+    assert plan.collections == () and plan.cancel == ((99, "inmiddels betaald / paid in the "
+                                                           "meantime"),)
+    before = tenancy(balance=D("700.00"), other_payments=((date(2026, 10, 5), RENT),), **base)
+    assert dd.plan_collections(date(2026, 10, 23), [before], [r]).collections[0].amount == RENT
+
+
+def test_other_returns_in_the_bank_history_leave_the_month_to_the_flow():
+    t = tenancy(used=True, balance=RENT, bank_debits=(
+        old(date(2026, 11, 2)), old(date(2026, 11, 3), "-700.00", "MS02")))
+    plan = dd.plan_collections(date(2026, 11, 4), [t])
+    assert plan.collections == () and "returned (MS02)" in plan.skipped[0].reason
+
+
+def test_the_month_of_a_history_entry_without_one_in_its_id():
+    def month(day: date, due_day: int = 1) -> date:
+        return dd.bank_debit_period(dd.BankDebit(day, RENT), due_day)
+    assert month(date(2026, 11, 2)) == NOV
+    assert month(date(2026, 11, 20)) == NOV            # late in the month: that month
+    assert month(date(2026, 10, 27)) == NOV            # a few days early: the next one
+    assert month(date(2026, 10, 20)) == date(2026, 10, 1)
+    assert month(date(2026, 11, 30), due_day=28) == NOV
+    assert month(date(2026, 12, 2), due_day=31) == NOV  # due 30 Nov, collected after it
+    # a return takes its credit's month (by end-to-end id), whatever its date
+    months = dd.months_of([dd.BankDebit(date(2026, 11, 2), RENT, None, "", "X1"),
+                           dd.BankDebit(date(2026, 12, 20), -RENT, None, "MD06", "X1")], 1)
+    assert list(months) == [NOV] and len(months[NOV]) == 2
 
 
 # --- retry after payday ------------------------------------------------------------------

@@ -6,7 +6,9 @@
   An ended mandate stays ended, even when the ERP still says "incasso": only a person
   or a new mandate restarts direct debit.
 - :func:`collect`: the day's pain.008 file in ``outbox/sepa/`` (see
-  vroeg/domain/direct_debit.py for what goes in). The XML is validated against the
+  vroeg/domain/direct_debit.py for what goes in: never a month collected already, by
+  us or, on the bank files, by the previous system; never a month the payer had
+  refunded (MD06); an AM04 retry once, after the payday). The XML is validated against the
   official XSD before it is written; the file appears atomically (a ``.part`` file
   renamed as the last step of the transaction that records it). One file per day:
   running the same day again writes nothing and says so; a collection is exported
@@ -208,6 +210,8 @@ class CollectResult:
     rcur: int = 0
     cancelled_retries: int = 0
     skipped: list[dict[str, str]] = field(default_factory=list)
+    #: How many were left out for each reason (Dutch / English), most first.
+    skipped_by_reason: dict[str, int] = field(default_factory=dict)
     mandates: MandateSync = field(default_factory=MandateSync)
     note: str = ""
 
@@ -262,12 +266,16 @@ def collect(day: date, version: str = "001.02", actor: str = COLLECT_ACTOR,
 
     sync = sync_mandates(day, actor)
     lead = _lead_days()
-    facts, retries = planning_facts(day)
+    facts, retries = planning_facts(day, default_payday=_default_payday())
     plan = dd.plan_collections(day, facts, retries, lead_days=lead)
     skipped = [{"tenancy": s.code, "period": f"{s.period:%Y-%m}" if s.period else "",
-                "reason": s.reason} for s in plan.skipped]
+                "reason": s.reason,
+                **({"not_before": s.not_before.isoformat()} if s.not_before else {})}
+               for s in plan.skipped]
+    by_reason = dict(Counter(s.reason for s in plan.skipped).most_common())
     result = CollectResult(status="nothing_to_collect", day=day, version=version,
-                           collect_on=plan.collect_on, skipped=skipped, mandates=sync)
+                           collect_on=plan.collect_on, skipped=skipped,
+                           skipped_by_reason=by_reason, mandates=sync)
     if not plan.collections:
         with transaction.atomic():
             result.cancelled_retries = _cancel(plan.cancel, actor)
@@ -333,7 +341,8 @@ def collect(day: date, version: str = "001.02", actor: str = COLLECT_ACTOR,
                   summary=(f"{name}: {cf.count} incasso's / collections, EUR {cf.total}, "
                            f"FRST {cf.frst_count}, RCUR {cf.rcur_count}"),
                   version=version, message_id=msg_id, collect_on=plan.collect_on.isoformat(),
-                  count=cf.count, total=str(cf.total), skipped=len(skipped))
+                  count=cf.count, total=str(cf.total), skipped=len(skipped),
+                  skipped_by_reason=by_reason)
             os.replace(part, final)
     except BaseException:
         part.unlink(missing_ok=True)

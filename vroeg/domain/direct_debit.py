@@ -28,6 +28,28 @@ camt return, MD06 refund) used the mandate, and the next one is RCUR. While a ma
 is unused, a file carries at most one collection under it (the one FRST); others wait
 for the next file. A new debtor account (IBAN) makes the mandate unused again: the
 conservative reading of the amendment rule (FRST is always accepted).
+
+Never twice, never after a refund. A month is collected at most once per attempt: a
+month with any collection of ours (any attempt, any status) is not planned again. The
+bank files may also hold direct debits that are not ours: the previous system's, before
+vroeg took over (:class:`BankDebit`, gathered by the shell). Their month is the one
+their end-to-end id names (``<code>-<yyyymm>``, see :func:`period_in_end_to_end_id`),
+else the month whose due date is on or before the booking, or at most
+``EARLY_COLLECTION_DAYS`` after it (collected early); a return without its own month
+takes the month of the credit with the same end-to-end id. For such a month
+(:func:`month_history`):
+
+- a refund by the payer (MD06) at any time: never collected again; the arrears are
+  open (the statement's reversal) and the collection flow handles them;
+- the last word a credit: collected already, nothing to do;
+- the last word a return for lack of funds (AM04, MS03): one retry (attempt 2), from
+  the first TARGET2 day after the household's next payday after the return
+  (:func:`retry_date`) until the tenancy's next due date (missed: the flow's), for at
+  most what is owed less what was paid otherwise since the return; not after a second
+  failure, and not when the return is older than ``RETRY_HORIZON_DAYS``;
+- any other return: not collected again; the collection flow takes over.
+
+Each month left out says why (:class:`Skipped`, Dutch / English).
 """
 
 from __future__ import annotations
@@ -61,6 +83,14 @@ DEFAULT_CATCH_UP_DAYS = 10
 MAX_ATTEMPTS = 2  # the first collection and one retry after payday (RULES-NL rule 19)
 MAX_AMOUNT = Decimal("999999999.99")
 ZERO = Decimal("0.00")
+DEFAULT_PAYDAY = 25  # VROEG_DEFAULT_PAYDAY: when a household's payday is not known
+#: A direct debit of the bank history without a month in its end-to-end id counts for
+#: the month due on or before it, or at most this many days after it (collected early).
+EARLY_COLLECTION_DAYS = 7
+#: A previous system's AM04 return older than this gets no retry from vroeg.
+RETRY_HORIZON_DAYS = 45
+#: The marker of vroeg's own end-to-end ids (see end_to_end_id).
+E2E_MARKER = "VR"
 
 # Collection statuses (the Django model uses the same values).
 PLANNED = "planned"        # a retry waiting for its date
@@ -90,16 +120,36 @@ def is_sepa_id(value: str) -> bool:
 
 
 def end_to_end_id(code: str, tenancy_id: int, period: date, attempt: int = 1) -> str:
-    """``<tenancy code>-<yyyymm>`` for the first attempt, ``...-2`` for the retry.
+    """``<tenancy code>-<yyyymm>-VR1`` for the first attempt, ``...-VR2`` for the retry.
 
-    A tenancy code that is not a valid SEPA id or too long falls back to
-    ``T<tenancy id>-<yyyymm>``, so the id always fits the schema (35 characters).
+    The ``VR`` marker keeps vroeg's ids apart from those another system wrote for the
+    same month (``<code>-<yyyymm>``, as the demo's bank history has them): a credit or
+    return under such an id is never taken for one of ours. A tenancy code that is not
+    a valid SEPA id or too long falls back to ``T<tenancy id>-<yyyymm>-VR<n>``, so the
+    id always fits the schema (35 characters). Ids already stored keep their form.
     """
-    suffix = "" if attempt <= 1 else f"-{attempt}"
+    suffix = f"-{E2E_MARKER}{max(attempt, 1)}"
     value = f"{code}-{period:%Y%m}{suffix}"
     if is_sepa_id(value):
         return value
     return f"T{tenancy_id}-{period:%Y%m}{suffix}"
+
+
+_E2E_MONTH = re.compile(rf"^(\d{{4}})(\d{{2}})(?:-(?:{E2E_MARKER})?\d{{1,2}})?$")
+
+
+def period_in_end_to_end_id(e2e: str, code: str, tenancy_id: int) -> date | None:
+    """The month (first day) an end-to-end id names for this tenancy, or None.
+
+    Reads vroeg's own ids of every form (``<code>-<yyyymm>``, ``...-2``, ``...-VR1``,
+    the ``T<tenancy id>`` fallback) and so also another system's ``<code>-<yyyymm>``.
+    """
+    for prefix in (code, f"T{tenancy_id}"):
+        if prefix and e2e.startswith(prefix + "-"):
+            m = _E2E_MONTH.match(e2e[len(prefix) + 1:])
+            if m and 1 <= int(m.group(2)) <= 12 and int(m.group(1)) >= 1900:
+                return date(int(m.group(1)), int(m.group(2)), 1)
+    return None
 
 
 def creditor_id_check(country: str, national_id: str) -> str:
@@ -168,6 +218,109 @@ class MandateFacts:
 
 
 @dataclass(frozen=True)
+class BankDebit:
+    """A direct debit on a bank file that is not one of vroeg's collections (the previous
+    system's): a credit (amount > 0), or a return, reject or refund (amount < 0, with
+    its reason code)."""
+
+    booked_on: date
+    amount: Decimal
+    #: The month its end-to-end id names (:func:`period_in_end_to_end_id`), if any.
+    period: date | None = None
+    return_reason: str = ""
+    #: Its end-to-end id: ties a return to its credit, and the same return told twice
+    #: (a notification, then the statement) counts once.
+    end_to_end_id: str = ""
+
+    @property
+    def is_return(self) -> bool:
+        return self.amount < 0
+
+
+TOO_OLD_FOR_RETRY = ("te lang geleden voor een nieuwe poging, de incassostappen nemen het "
+                     "over / too long ago for a retry, the collection flow takes over")
+
+#: What the bank history says about a month (see :func:`month_history`).
+HISTORY_COLLECTED = "collected"
+HISTORY_REFUNDED = "refunded"
+HISTORY_RETRY = "retry"
+HISTORY_FAILED_TWICE = "failed_twice"
+HISTORY_RETURNED = "returned"
+
+
+@dataclass(frozen=True)
+class MonthHistory:
+    verdict: str
+    #: Why it is not collected as usual (Dutch / English), without personal data.
+    reason: str
+    #: For a retry: the date of the return, and the amount it took back.
+    returned_on: date | None = None
+    amount: Decimal = ZERO
+
+
+def bank_debit_period(b: BankDebit, due_day: int) -> date:
+    """The month a direct debit of the bank history belongs to (see the module text)."""
+    if b.period is not None:
+        return b.period
+    ref = b.booked_on + timedelta(days=EARLY_COLLECTION_DAYS)
+    due = due_date(ref.year, ref.month, due_day)
+    if due > ref:
+        y, m = (ref.year - 1, 12) if ref.month == 1 else (ref.year, ref.month - 1)
+        due = due_date(y, m, due_day)
+    return due.replace(day=1)
+
+
+def months_of(debits: Iterable[BankDebit], due_day: int) -> dict[date, list[BankDebit]]:
+    """The bank history's direct debits by month; a return without a month of its own
+    takes the month of the credit with the same end-to-end id."""
+    debits = list(debits)
+    credit_month = {b.end_to_end_id: bank_debit_period(b, due_day) for b in debits
+                    if not b.is_return and b.end_to_end_id}
+    out: dict[date, list[BankDebit]] = {}
+    for b in debits:
+        if b.is_return and b.period is None and b.end_to_end_id in credit_month:
+            month = credit_month[b.end_to_end_id]
+        else:
+            month = bank_debit_period(b, due_day)
+        out.setdefault(month, []).append(b)
+    return out
+
+
+def month_history(debits: Sequence[BankDebit]) -> MonthHistory:
+    """What the bank history of one month means for collecting it (module text)."""
+    returns: dict[tuple[object, ...], BankDebit] = {}
+    for b in sorted((b for b in debits if b.is_return), key=lambda b: b.booked_on):
+        code = reason_for(b.return_reason).code
+        key = (b.end_to_end_id, code) if b.end_to_end_id else (b.booked_on, b.amount, code)
+        returns.setdefault(key, b)
+    codes = {reason_for(b.return_reason).code for b in returns.values()}
+    if codes & REFUND_CODES:
+        return MonthHistory(HISTORY_REFUNDED, "teruggeboekt door de betaler (MD06): deze "
+                                              "maand niet opnieuw incasseren / refunded by "
+                                              "the payer (MD06): this month is not "
+                                              "collected again")
+    # Credit before return on the same day: the return undoes that day's credit.
+    last = max(debits, key=lambda b: (b.booked_on, b.is_return))
+    if not last.is_return:
+        return MonthHistory(HISTORY_COLLECTED, "al geïncasseerd volgens de bank / already "
+                                               "collected according to the bank")
+    info = reason_for(last.return_reason)
+    if info.action == RETRY_AFTER_PAYDAY:
+        if len(returns) >= MAX_ATTEMPTS:
+            return MonthHistory(HISTORY_FAILED_TWICE,
+                                f"{info.code} voor de tweede keer: geen nieuwe poging, de "
+                                "incassostappen nemen het over / failed twice: no further "
+                                "retry, the collection flow takes over")
+        return MonthHistory(HISTORY_RETRY, f"{info.code} {info.nl}: nog één poging na de "
+                                           f"betaaldag / {info.en}: one more try after "
+                                           "payday", last.booked_on, -last.amount)
+    return MonthHistory(HISTORY_RETURNED, f"gestorneerd ({info.code}): niet opnieuw "
+                                          "geïncasseerd, de incassostappen nemen het over / "
+                                          f"returned ({info.code}): not collected again, "
+                                          "the collection flow takes over")
+
+
+@dataclass(frozen=True)
 class TenancyFacts:
     """A tenancy paying by direct debit with an active mandate."""
 
@@ -184,6 +337,16 @@ class TenancyFacts:
     balance: Decimal = ZERO
     #: Months (first day) that already have a collection, any attempt or status.
     collected_periods: frozenset[date] = frozenset()
+    #: Direct debits on the bank files that are not ours (the previous system's).
+    bank_debits: tuple[BankDebit, ...] = ()
+    #: The day of the month the household's income arrives (the retry waits for it).
+    payday: int = DEFAULT_PAYDAY
+    #: Money received other than by direct debit (transfers, payment links), recent:
+    #: (booked on, amount > 0). Paid after a return, it lowers that month's retry.
+    other_payments: tuple[tuple[date, Decimal], ...] = ()
+
+    def paid_after(self, day: date) -> Decimal:
+        return sum((a for on, a in self.other_payments if on > day), ZERO)
 
 
 @dataclass(frozen=True)
@@ -195,6 +358,8 @@ class PlannedRetry:
     collect_on: date
     end_to_end_id: str
     attempt: int = 2
+    #: When the return that asked for it was booked (payments after it lower it).
+    returned_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -220,6 +385,8 @@ class Skipped:
     code: str
     period: date | None
     reason: str
+    #: The earliest day it may go out (a retry waiting for the payday), if known.
+    not_before: date | None = None
 
 
 @dataclass(frozen=True)
@@ -275,7 +442,10 @@ def plan_collections(day: date, tenancies: Sequence[TenancyFacts],
         for r in retries_of.get(t.tenancy_id, []):
             if r.collect_on > on:
                 continue  # not yet: waits for its date
-            amount = min(r.amount, t.balance)
+            # At most what is owed, and not what was paid otherwise since the return
+            # (a transfer for the month is not followed by a debit for older arrears).
+            paid = t.paid_after(r.returned_on) if r.returned_on is not None else ZERO
+            amount = min(r.amount - paid, t.balance)
             if amount <= 0:
                 cancel.append((r.collection_id, "inmiddels betaald / paid in the meantime"))
                 continue
@@ -286,9 +456,25 @@ def plan_collections(day: date, tenancies: Sequence[TenancyFacts],
                 t.tenancy_id, t.code, m.mandate_id, r.period,
                 due_date(r.period.year, r.period.month, t.due_day), r.attempt, amount,
                 r.end_to_end_id, RCUR, on, retry_of=r.collection_id))
+        window = {due.replace(day=1) for due in due_dates_between(earliest_due, on, t.due_day)}
+        history = months_of(t.bank_debits, t.due_day)
+        for period in sorted(history):
+            due = due_date(period.year, period.month, t.due_day)
+            if (period in t.collected_periods or due < t.start_on
+                    or (t.end_on is not None and due > t.end_on)):
+                continue
+            h = month_history(history[period])
+            retry = _history_retry(day, on, t, period, due, h, problem, lead_days)
+            if isinstance(retry, NewCollection):
+                candidates.append(retry)
+            elif retry is not None:
+                skipped.append(retry)
+            elif period in window:
+                skipped.append(Skipped(t.tenancy_id, t.code, period, h.reason if
+                                       h.verdict != HISTORY_RETRY else TOO_OLD_FOR_RETRY))
         for due in due_dates_between(earliest_due, on, t.due_day):
             period = due.replace(day=1)
-            if (period in t.collected_periods or due < t.start_on
+            if (period in t.collected_periods or period in history or due < t.start_on
                     or (t.end_on is not None and due > t.end_on)):
                 continue
             if problem:
@@ -325,6 +511,36 @@ def plan_collections(day: date, tenancies: Sequence[TenancyFacts],
                 continue
             out.append(_with_sequence(c, sequence_type(used)))
     return CollectionPlan(on, tuple(out), tuple(skipped), tuple(cancel))
+
+
+def _history_retry(day: date, on: date, t: TenancyFacts, period: date, due: date,
+                   h: MonthHistory, problem: str | None,
+                   lead_days: int) -> NewCollection | Skipped | None:
+    """The one retry of a month the bank history returned for lack of funds: the
+    collection, or why not yet (a Skipped); None when the month gets no retry."""
+    if h.verdict != HISTORY_RETRY or h.returned_on is None:
+        return None
+    if h.returned_on < day - timedelta(days=RETRY_HORIZON_DAYS):
+        return None
+    retry_on = retry_date(h.returned_on, t.payday, lead_days)
+    if retry_on > on:
+        return Skipped(t.tenancy_id, t.code, period, h.reason, not_before=retry_on)
+    # Its moment is the payday: once the next month's rent is due, the month is the
+    # collection flow's (a missed retry is not made up later).
+    next_due = due_dates_between(retry_on, retry_on + timedelta(days=62), t.due_day)[0]
+    if next_due <= on:
+        return None
+    amount = min(h.amount - t.paid_after(h.returned_on), t.balance)
+    if amount <= 0:
+        return Skipped(t.tenancy_id, t.code, period, "inmiddels betaald / paid in the meantime")
+    if problem:
+        return Skipped(t.tenancy_id, t.code, period, problem)
+    if t.mandate.signed_on is not None and t.mandate.signed_on > on:
+        return Skipped(t.tenancy_id, t.code, period, "machtiging getekend na de incassodatum / "
+                                                     "mandate signed after the collection date")
+    return NewCollection(t.tenancy_id, t.code, t.mandate.mandate_id, period, due,
+                         MAX_ATTEMPTS, amount,
+                         end_to_end_id(t.code, t.tenancy_id, period, MAX_ATTEMPTS), RCUR, on)
 
 
 def _with_sequence(c: NewCollection, seq: str) -> NewCollection:
@@ -399,11 +615,14 @@ def decide_return(f: ReturnFacts) -> ReturnDecision:
 
 
 __all__ = [
-    "ALREADY_HANDLED", "CANCELLED", "EXPORTED", "FRST", "MAX_ATTEMPTS", "NO_RETRY", "PLANNED",
-    "RCUR", "REFUNDED", "REJECTED", "RETURNED", "SENT_STATUSES", "SETTLED", "STATUSES",
-    "VERSIONS", "CollectionPlan", "MandateFacts", "NewCollection", "PlannedRetry",
-    "ReturnDecision", "ReturnFacts", "Skipped", "TenancyFacts", "collection_date",
-    "creditor_id_check", "decide_return", "end_to_end_id", "is_sepa_id",
-    "is_valid_creditor_id", "mandate_used", "message_id", "next_payday", "plan_collections",
-    "remittance", "retry_date", "sequence_type",
+    "ALREADY_HANDLED", "CANCELLED", "DEFAULT_PAYDAY", "EARLY_COLLECTION_DAYS", "EXPORTED",
+    "FRST", "HISTORY_COLLECTED", "HISTORY_FAILED_TWICE", "HISTORY_REFUNDED",
+    "HISTORY_RETRY", "HISTORY_RETURNED", "MAX_ATTEMPTS", "NO_RETRY", "PLANNED", "RCUR",
+    "REFUNDED", "REJECTED", "RETRY_HORIZON_DAYS", "RETURNED", "SENT_STATUSES", "SETTLED",
+    "STATUSES", "VERSIONS", "BankDebit", "CollectionPlan", "MandateFacts", "MonthHistory",
+    "NewCollection", "PlannedRetry", "ReturnDecision", "ReturnFacts", "Skipped",
+    "TenancyFacts", "bank_debit_period", "collection_date", "creditor_id_check",
+    "decide_return", "end_to_end_id", "is_sepa_id", "is_valid_creditor_id", "mandate_used",
+    "message_id", "month_history", "months_of", "next_payday", "period_in_end_to_end_id",
+    "plan_collections", "remittance", "retry_date", "sequence_type",
 ]

@@ -1,5 +1,10 @@
 """`vroeg sepa collect --date D [--version 001.02|001.08] [--json]`: the day's pain.008 file.
 
+The date is today (Europe/Amsterdam) or later, at most ``MAX_DAYS_AHEAD`` days ahead: a
+file for a past day would ask the bank for debits on dates that have gone, and one far
+ahead for rent that is not due. (The Python function ``collect(day)`` takes any day:
+the simulator replays the past with it.)
+
 `vroeg sepa returns --date D [--json]` handles direct-debit returns now (the daily run
 does this itself after matching). Both take the run lock: not while a run is busy.
 """
@@ -14,14 +19,28 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from vroeg.directdebit.actions import CollectResult, DirectDebitError, collect, handle_returns
 from vroeg.domain.direct_debit import VERSIONS
-from vroeg.runs.clock import today
+from vroeg.runs import clock
 from vroeg.runs.lock import RunLocked, run_lock
 
 MAX_LINES = 50  # skipped collections and mandate problems shown; --json has them all
+MAX_DAYS_AHEAD = 40  # a file is made at most this many days before its day
 
 
 def _date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def check_collect_date(day: date, today: date) -> None:
+    """Refuse a collection file for a past day or one too far ahead (module text)."""
+    if day < today:
+        raise CommandError(
+            f"--date {day}: ligt in het verleden (vandaag is {today}); een incassobestand "
+            f"wordt gemaakt voor vandaag of later / is in the past (today is {today}); a "
+            "collection file is made for today or later")
+    if (day - today).days > MAX_DAYS_AHEAD:
+        raise CommandError(
+            f"--date {day}: meer dan {MAX_DAYS_AHEAD} dagen vooruit (vandaag is {today}) / "
+            f"more than {MAX_DAYS_AHEAD} days ahead (today is {today})")
 
 
 def summary(r: CollectResult) -> str:
@@ -54,8 +73,12 @@ def summary(r: CollectResult) -> str:
         lines.append(f"  machtiging / mandate: {problem}")
     if r.skipped:
         lines.append(f"Overgeslagen / skipped: {len(r.skipped)}")
+        for reason, n in r.skipped_by_reason.items():
+            lines.append(f"  {n} x {reason}")
+        lines.append("  per huurovereenkomst / by tenancy:")
         for s in r.skipped[:MAX_LINES]:
-            lines.append(f"  {s['tenancy']} {s['period']}: {s['reason']}")
+            after = f" (vanaf / from {s['not_before']})" if s.get("not_before") else ""
+            lines.append(f"  {s['tenancy']} {s['period']}: {s['reason']}{after}")
     more = max(0, len(r.skipped) - MAX_LINES) + max(0, len(m.problems) - MAX_LINES)
     if more:
         lines.append(f"  ... en nog {more} / and {more} more (--json)")
@@ -83,12 +106,14 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         from django.core.management import call_command
 
-        call_command("migrate", verbosity=0, interactive=False)
         try:
-            day = _date(opts["date"]) if opts["date"] else today()
+            day = _date(opts["date"]) if opts["date"] else clock.today()
         except ValueError:
             raise CommandError(f"--date {opts['date']!r}: geen datum / not a date "
                                "(YYYY-MM-DD)") from None
+        if opts["action"] == "collect":
+            check_collect_date(day, clock.today())
+        call_command("migrate", verbosity=0, interactive=False)
         try:
             with run_lock():
                 if opts["action"] == "collect":
