@@ -646,3 +646,20 @@ def test_serve_create_admin_refuses_a_weak_password_and_never_changes_one(
     assert "password not changed" in create()
     user = get_user_model().objects.get(username="beheer")
     assert user.check_password("een lang genoeg wachtwoord")
+
+
+def test_a_correction_is_a_new_entry_booked_once(admin_client, data):
+    from vroeg.ledger.models import LedgerEntry
+
+    ten = data["tenancy"]
+    before = LedgerEntry.objects.filter(tenancy=ten).count()
+    changelist = url(Tenancy, "changelist")
+    for _ in range(2):  # sent twice (a reload): booked once
+        response = admin_client.post(changelist, {
+            "action": "post_correction", "_selected_action": [ten.pk], "apply": "yes",
+            "amount": "-50.00", "reason": "servicekosten 2026 te hoog / too high"})
+        assert response.status_code == 302
+    entry = LedgerEntry.objects.get(tenancy=ten, kind="adjustment")
+    assert entry.amount == Decimal("-50.00") and "te hoog" in entry.description
+    assert LedgerEntry.objects.filter(tenancy=ten).count() == before + 1
+    assert AuditEvent.objects.filter(action="ledger.adjustment", actor="staff:admin").count() == 1

@@ -1,4 +1,5 @@
-"""The one place ledger entries are written: opening balances, rent charges, bank postings."""
+"""The one place ledger entries are written: opening balances, rent charges, bank postings,
+corrections."""
 
 from __future__ import annotations
 
@@ -121,3 +122,31 @@ def post_charges(through: date, takeover_on: date) -> PostingResult:
                                        takeover_on))
             count, amount = count + part.count, amount + part.amount
     return PostingResult(count, amount)
+
+
+class AdjustmentError(ValueError):
+    """A correction that cannot be booked (no reason, zero, too large)."""
+
+
+def post_adjustment(tenancy: Tenancy, *, amount: Decimal, on: date, reason: str, actor: str,
+                    key: str) -> LedgerEntry:
+    """A correction by a person: a new entry, never an edit of an old one (a charge taken
+    back is a negative amount). Idempotent by `key`; audited with who and why."""
+    from vroeg.audit.actions import audit
+
+    if not reason.strip():
+        raise AdjustmentError("reden nodig / a reason is needed")
+    if not isinstance(amount, Decimal) or amount == 0 or abs(amount) > Decimal("99999.99") \
+            or amount != amount.quantize(Decimal("0.01")):
+        raise AdjustmentError(f"bedrag / amount {amount!r}: niet 0, in centen, hoogstens "
+                              "99.999,99 / not 0, in cents, at most 99,999.99")
+    source_key = f"adjust:{key}"[:120]
+    with transaction.atomic():
+        entry, created = LedgerEntry.objects.get_or_create(source_key=source_key, defaults={
+            "tenancy": tenancy, "kind": EntryKind.ADJUSTMENT, "amount": amount,
+            "booked_on": on, "description": f"correctie / adjustment: {reason}"[:200]})
+        if created:
+            audit(actor, "ledger.adjustment", entry, summary=f"correctie / adjustment "
+                  f"{tenancy.code}: EUR {amount}, {reason}"[:300], tenancy=tenancy.code,
+                  amount=str(amount), reason=reason[:300])
+    return entry

@@ -206,9 +206,47 @@ class TenancyAdmin(AuditViewMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
                      "payment_reference", "unit_code", "street")
     readonly_fields = ("current_balance", "open_case", "household_link")
     inlines = (LedgerInline, KnownPayerInline, CaseInline, PauseInline)
+    actions = ("post_correction",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tenancy]:
         return with_balance(super().get_queryset(request))
+
+    def has_correct_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("ledger.add_ledgerentry")
+
+    @admin.action(description="correctie boeken / post a correction", permissions=["correct"])
+    def post_correction(self, request: HttpRequest, queryset: QuerySet[Tenancy]) -> Any:
+        import hashlib
+
+        from django import forms
+        from django.utils import timezone
+
+        from vroeg.audit.admin_mixins import form_action, staff_actor
+        from vroeg.ledger.actions import post_adjustment
+
+        class CorrectionForm(forms.Form):
+            amount = forms.DecimalField(label="bedrag (negatief: minder te betalen) / amount "
+                                              "(negative: less to pay)", decimal_places=2,
+                                        max_digits=7)
+            reason = forms.CharField(label="reden / reason", max_length=200)
+
+        actor = staff_actor(request)
+
+        def apply(tenancy: Tenancy, data: dict[str, Any]) -> str:
+            today = timezone.localdate()
+            # The same correction sent twice (a reload) is booked once.
+            digest = hashlib.sha256(f"{data['amount']}|{data['reason']}".encode()).hexdigest()
+            e = post_adjustment(tenancy, amount=data["amount"], on=today,
+                                reason=data["reason"], actor=actor,
+                                key=f"{tenancy.pk}:{today.isoformat()}:{digest[:16]}")
+            return f"correctie / correction EUR {e.amount} geboekt / posted"
+
+        return form_action(self, request, queryset, form_class=CorrectionForm,
+                           action_name="post_correction",
+                           title="Correctie boeken / post a correction",
+                           submit_label="Boeken / post", apply=apply,
+                           intro="Een correctie is een nieuwe boeking; de oude blijft staan. / "
+                                 "A correction is a new entry; the old one stays.")
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         """The summary first; then every field of the tenancy (new ones included)."""
