@@ -273,10 +273,19 @@ def test_broken_arrangement_reactions_follow_rule_14():
 
 
 def test_debt_help_pause_still_checks_current_rent():
-    t = tenancy(40, case=case({"reminder_friendly": 30}), events=(("missed_month", "2026-10"),))
-    d = decide(FLOW, household(t, pause=Pause("Schuldhulp", "debt_help")), TODAY)
+    t = tenancy(40, case=case({"reminder_friendly": 30}),
+                events=(("current_rent_unpaid", "2026-10"),))
+    in_debt_help = Pause("Schuldhulp", "debt_help", since=date(2026, 9, 15))
+    d = decide(FLOW, household(t, pause=in_debt_help), TODAY)
     assert [(s.step.id, s.step.task_kind) for s in d.steps] == [
         ("debt_help_rent_missed", "debt_help_check")]
+    # A month already owed when debt help began is part of the debt, not a breach.
+    early = replace(in_debt_help, since=date(2026, 10, 20))
+    assert decide(FLOW, household(t, pause=early), TODAY).steps == ()
+    # A dispute or a manual pause is no debt help: no check.
+    for kind in ("dispute", "manual"):
+        other = Pause("pauze", kind, until=TODAY + timedelta(days=9))
+        assert decide(FLOW, household(t, pause=other), TODAY).steps == ()
 
 
 # --- loading ------------------------------------------------------------------------------------

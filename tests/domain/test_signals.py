@@ -463,3 +463,17 @@ def test_no_usual_payday_for_on_time_payers_short_history_or_real_arrears():
     # A month behind all the time (each rent paid 30+ days late) is arrears, not payday.
     behind = [charge(m) for m in range(5, 11)] + [pay(date(2026, m, 3)) for m in range(6, 11)]
     assert signals.usual_payday(behind, date(2026, 11, 2)) is None
+
+
+def test_current_rent_unpaid_is_what_came_in_not_how_it_was_allocated():
+    # June never paid; from July on the rent comes in every month (in debt help: the
+    # current rent is paid, the payments settle June first by allocation).
+    ps = [charge(6), charge(7), pay(date(2026, 7, 1)), charge(8), pay(date(2026, 8, 3)),
+          charge(9), charge(10), pay(date(2026, 10, 1)), charge(11)]
+    facts = detect(ps, date(2026, 11, 2))
+    assert [f.key for f in of_kind(facts, "current_rent_unpaid")] == ["2026-06", "2026-09"]
+    assert "missed_month" in kinds(facts)  # by allocation July looks unpaid: not the same
+    (september,) = [f for f in facts if f.kind == "current_rent_unpaid" and f.key == "2026-09"]
+    assert "€ 0,00" in september.reason and "€ 650,00" in september.reason
+    # Judged when the month is over: October's rent came in; November is not over yet.
+    assert "2026-11" not in {f.key for f in of_kind(facts, "current_rent_unpaid")}

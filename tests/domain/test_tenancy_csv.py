@@ -128,7 +128,7 @@ def test_semicolons_and_comma_decimals():
     assert rec.restrictions == ("needs_interpreter", "no_sms")
 
 
-@given(st.decimals(min_value=0, max_value=99999, places=2), st.sampled_from([".", ","]),
+@given(st.decimals(min_value=0, max_value=24950, places=2), st.sampled_from([".", ","]),
        st.sampled_from([",", ";"]))
 def test_money_round_trip(amount, mark, delimiter):
     text = csv_text([row(kale_huur=f"{amount:.2f}".replace(".", mark))], delimiter=delimiter)

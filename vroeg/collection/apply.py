@@ -15,7 +15,7 @@ from django.db import transaction
 from vroeg.audit.models import AuditEvent
 from vroeg.collection.actions import move_case
 from vroeg.collection.debt_help import debt_help_for
-from vroeg.collection.models import Case, CaseStep, Evidence, Signal, Task
+from vroeg.collection.models import Arrangement, Case, CaseStep, Evidence, Signal, Task
 from vroeg.collection.snapshots import Facts
 from vroeg.domain import case_state as cs
 from vroeg.domain.calendar import AMSTERDAM, next_send_slot
@@ -207,6 +207,7 @@ def apply_decision(household: Household, decision: Decision, facts: Facts,
             for tid, f in signals])
         for _tid, f in signals:
             result.signals[f.kind] += 1
+        _end_broken_arrangements(facts, signals, run_on, audit)
         cases: dict[int, Case] = {tid: c for tid, c in facts.open_cases.items() if tid in snaps}
         for tid in decision.open_cases:
             case = Case.objects.create(tenancy_id=tid, flow=flow.id, opened_on=run_on,
@@ -237,12 +238,36 @@ def apply_decision(household: Household, decision: Decision, facts: Facts,
         AuditEvent.objects.bulk_create(audit)
 
 
+def _end_broken_arrangements(facts: Facts, signals: list[tuple[int, SignalFact]],
+                             run_on: date, audit: list[AuditEvent]) -> None:
+    """A second missed instalment ends the arrangement (rule 14: a new 14-day letter,
+    and the ladder goes on); later instalments no longer count as misses."""
+    from vroeg.domain.signals import BROKEN_ARRANGEMENT_AGAIN
+
+    for tid, f in signals:
+        case = facts.open_cases.get(tid)
+        if f.kind != BROKEN_ARRANGEMENT_AGAIN or case is None:
+            continue
+        arrangement = facts.arrangements.get(case.pk)
+        if arrangement is None:
+            continue
+        Arrangement.objects.filter(pk=arrangement.pk).update(
+            status=Arrangement.Status.BROKEN, closed_on=run_on)
+        audit.append(AuditEvent(
+            actor=ACTOR, action="arrangement.broken", object_type="collection.arrangement",
+            object_id=str(arrangement.pk),
+            summary=f"regeling {arrangement.pk}: tweede termijn gemist / second instalment "
+                    f"missed ({f.key})"))
+
+
 def _close_side_effects(case: Case, reason: str, on: date) -> None:
-    """A settled case needs no signal or hand-over any more."""
+    """A settled case needs no signal or hand-over any more; its arrangement is done."""
     from vroeg.handover.actions import withdraw_open_proposals
     from vroeg.municipal.actions import withdraw_signal
     from vroeg.municipal.models import MunicipalSignal
 
+    Arrangement.objects.filter(case=case, status=Arrangement.Status.ACTIVE).update(
+        status=Arrangement.Status.COMPLETED, closed_on=on)
     withdraw_open_proposals(case, actor=ACTOR, reason=reason, on=on)
     for signal in MunicipalSignal.objects.filter(case=case,
                                                  status=MunicipalSignal.Status.READY):

@@ -105,7 +105,7 @@ def _active_pauses(run_on: date) -> tuple[dict[int, PauseFacts], dict[int, Pause
     by_household: dict[int, PauseFacts] = {}
     for p in Pause.objects.filter(starts_on__lte=run_on).filter(
             Q(ends_on__isnull=True) | Q(ends_on__gte=run_on)).order_by("starts_on", "id"):
-        facts = PauseFacts(reason=p.reason, kind=p.kind, until=p.ends_on)
+        facts = PauseFacts(reason=p.reason, kind=p.kind, until=p.ends_on, since=p.starts_on)
         # Debt help outranks a plain pause: it also stops costs and bailiff steps.
         target = by_tenancy if p.tenancy_id else by_household
         key = p.tenancy_id or p.household_id

@@ -23,6 +23,9 @@ broken_arrangement_again ``arr<id>:<n>``       a second (or later) missed instal
 benefit_stopped          ``YYYY-MM-DD``        housing benefit stopped (an ERP event)
 rent_increase_month      ``YYYY-MM-DD``        around a rent increase, a tenant who paid on
                          (the change)          time before is late or pays the old amount
+current_rent_unpaid      ``YYYY-MM``           less than the month's rent came in from its
+                                               due date to the next one (what was paid,
+                                               not how it was allocated: debt help, rule 9)
 ======================== ===================== ===========================================
 
 Rule 14 separates a first and a second missed instalment (contact, then a new 14-day
@@ -65,8 +68,10 @@ BROKEN_ARRANGEMENT = "broken_arrangement"
 BROKEN_ARRANGEMENT_AGAIN = "broken_arrangement_again"
 BENEFIT_STOPPED = "benefit_stopped"
 RENT_INCREASE_MONTH = "rent_increase_month"
+CURRENT_RENT_UNPAID = "current_rent_unpaid"
 KINDS = (MISSED_MONTH, LATE_REPEATEDLY, DD_REVERSAL, PARTIAL_PAYMENT, PAYDAY_DRIFT,
-         BROKEN_ARRANGEMENT, BROKEN_ARRANGEMENT_AGAIN, BENEFIT_STOPPED, RENT_INCREASE_MONTH)
+         BROKEN_ARRANGEMENT, BROKEN_ARRANGEMENT_AGAIN, BENEFIT_STOPPED, RENT_INCREASE_MONTH,
+         CURRENT_RENT_UNPAID)
 
 # The Signal model stores the key and reason in columns of 40 and 300 characters.
 REASON_MAX = 300
@@ -262,6 +267,7 @@ def detect(postings: Sequence[Posting], today: date,
 
     out.extend(_reversals(postings, today, policy))
     out.extend(_partial_payments(book, recent, today, policy))
+    out.extend(_current_rent_unpaid(book, recent, today))
     out.extend(_payday_drift(book, today, window_start, policy))
     out.extend(_broken_arrangements(arrangements))
     out.extend(_benefit_stopped(events, today, policy))
@@ -353,6 +359,24 @@ def _partial_payments(book: _Ledger, recent: list[_Month], today: date,
                 f"Huur {_month_nl(m.due_on)} deels betaald: {eur(paid)} van {eur(m.amount)} "
                 f"({pct}%) / rent of {m.due_on:%Y-%m} partly paid: {eur(paid, 'en')} of "
                 f"{eur(m.amount, 'en')} ({pct}%)"))
+    return out
+
+
+def _current_rent_unpaid(book: _Ledger, recent: list[_Month], today: date) -> list[SignalFact]:
+    """A month in which less than its rent came in (from its due date until the next):
+    during debt help the current rent must be paid, whatever older debt the payments
+    are allocated to (rule 9). Judged when the month is over."""
+    out = []
+    for m in recent:
+        if m.next_due_on > today or m.amount <= 0:
+            continue
+        paid = book.credits(m.due_on, m.next_due_on - timedelta(days=1))
+        if paid < m.amount:
+            out.append(SignalFact(
+                CURRENT_RENT_UNPAID, f"{m.due_on:%Y-%m}",
+                f"In {_month_nl(m.due_on)} kwam {eur(paid)} binnen, de huur is {eur(m.amount)}"
+                f" / in {m.due_on:%Y-%m} {eur(paid, 'en')} came in, the rent is "
+                f"{eur(m.amount, 'en')}"))
     return out
 
 
@@ -533,7 +557,8 @@ RISK_WEIGHTS: dict[str, RiskWeight] = {
 REVERSAL_POINTS = {"insufficient_funds": 5, "refund": 3, "mandate": 2, "other": 1}
 #: Signals that are not payment behaviour: they ask for help on their own, not via the
 #: score (a stopped benefit is an income event).
-NOT_SCORED = frozenset({BENEFIT_STOPPED})
+# current_rent_unpaid tells what missed_month and partial_payment already score.
+NOT_SCORED = frozenset({BENEFIT_STOPPED, CURRENT_RENT_UNPAID})
 
 
 def risk_score(facts: Iterable[SignalFact], *, days_overdue: int = 0,

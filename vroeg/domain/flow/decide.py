@@ -286,6 +286,16 @@ def decide(flow: Flow, household: HouseholdSnapshot, today: date) -> Decision:
                     notes=tuple(notes), segments=tuple(segments))
 
 
+def _month_before(key: str, since: date | None) -> bool:
+    """An event keyed by a month (YYYY-MM) whose due date lies before `since`."""
+    if since is None or len(key) != 7:
+        return False
+    try:
+        return date(int(key[:4]), int(key[5:]), 1) < since
+    except ValueError:
+        return False
+
+
 UNMATCHED_NOTE = ("betaling wacht op koppeling / a payment that may be this tenant's waits "
                   "to be matched")
 
@@ -321,11 +331,17 @@ def _reactions(flow: Flow, h: HouseholdSnapshot, t: TenancySnapshot, today: date
     done = t.open_case.reactions_done if t.open_case else frozenset()
     for n, r in enumerate(flow.reactions):
         if (pause is not None and r.during_pause == "no") or (
-                pause is None and r.during_pause == "only"):
+                pause is None and r.during_pause in ("only", "debt_help")) or (
+                r.during_pause == "debt_help" and not (pause and pause.debt_help)):
             continue
         for kind, key in dict.fromkeys(t.events):  # an event told twice is one event
             reaction_key = f"{r.id}:{key}"
             if kind != r.on or reaction_key in done:
+                continue
+            if r.during_pause == "debt_help" and pause is not None and \
+                    _month_before(key, pause.since):
+                # A month already in arrears when debt help began is part of the debt
+                # it settles, not a breach of it (rule 9).
                 continue
             verdict, gate = _gate_for(flow, h, t, r, today)
             if verdict != TAKE:

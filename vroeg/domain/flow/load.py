@@ -108,14 +108,15 @@ def _bool(raw: Any, where: str) -> bool:
 
 
 def _during_pause(raw: Any, where: str) -> str:
-    """false: not while paused (the default); true: also while paused; only."""
+    """false: not while paused (the default); true: also while paused; only; debt_help:
+    only during debt help or a moratorium (not a dispute or a manual pause)."""
     if raw is True or raw == "also":
         return "also"
     if raw is False or raw == "no":
         return "no"
-    if raw == "only":
-        return "only"
-    raise FlowError(f"{where}: false, true of / or only")
+    if raw in ("only", "debt_help"):
+        return str(raw)
+    raise FlowError(f"{where}: false, true, only of / or debt_help")
 
 
 def _time(raw: Any, where: str) -> time:

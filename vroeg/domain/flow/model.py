@@ -87,7 +87,7 @@ class Step:
     task_due_days: int = 2                    # working days
     records: tuple[str, ...] = ()             # evidence kinds this step records
     on: str = ""                              # reactions: the event they react to
-    during_pause: str = "no"                  # reactions: "no", "also" or "only" paused
+    during_pause: str = "no"  # reactions: "no", "also", "only" paused, "debt_help" only
 
     @property
     def case_event(self) -> str:

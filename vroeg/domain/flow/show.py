@@ -80,7 +80,9 @@ def markdown(flow: Flow) -> str:
         for r in flow.reactions:
             lines.append(_row(f"**{r.id}** {r.title}", r.on, _what(r), _channels(r),
                               {"no": "nee / no", "also": "ja / yes",
-                               "only": "alleen / only"}[r.during_pause]))
+                               "only": "alleen / only",
+                               "debt_help": "alleen in schuldhulp / only in debt help"}[
+                                   r.during_pause]))
     lines += ["", "## Schema / Diagram", "", "```mermaid", mermaid(flow), "```", ""]
     return "\n".join(lines)
 

@@ -32,6 +32,7 @@ class Pause:
     reason: str
     kind: str = PAUSE_MANUAL
     until: date | None = None
+    since: date | None = None
 
     @property
     def debt_help(self) -> bool:
