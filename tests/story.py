@@ -24,7 +24,8 @@ end. Lines, in date order:
     2026-11-07  expect nothing           no step, message or task that day
     2026-11-09  expect closed | expect open | expect state S | expect task K
     2026-11-09  expect signal K | expect balance 0 | expect no case | expect no S
-    2026-11-09  expect municipal signal | expect no municipal signal
+    2026-11-09  expect municipal signal | expect no municipal signal | expect skipped S
+    2026-11-09  expect no signal K | expect no task K | expect arrangement completed
     2026-11-09  expect letter to Nieuwstraat   a letter that day, to this postal street
     steps: reminder_friendly, reminder_second      every step of the story, in order
 
@@ -303,8 +304,8 @@ class Player:
         what = line.words[1:]
         day = line.on
         where = f"{self.story.title}, line {line.number} ({line.text})"
-        taken = list(CaseStep.objects.filter(case__tenancy__code=CODE, taken_on=day)
-                     .values_list("step", flat=True))
+        steps = CaseStep.objects.filter(case__tenancy__code=CODE, taken_on=day)
+        taken = list(steps.exclude(action="skipped").values_list("step", flat=True))
         if what == ["nothing"]:
             made = (Message.objects.filter(tenancy__code=CODE, decided_on=day).count()
                     + Task.objects.filter(tenancy__code=CODE, created_on=day).count())
@@ -358,11 +359,24 @@ class Player:
             streets = [m.context.get("postal", {}).get("street") for m in letters]
             if what[2] not in streets:
                 raise StoryError(f"{where}: letters that day went to {streets}")
-        elif what[0] == "no":
-            ever = list(CaseStep.objects.filter(case__tenancy__code=CODE)
-                        .values_list("step", flat=True))
-            if what[1] in ever:
+        elif what[:2] in (["no", "signal"], ["no", "task"]):
+            model, field = (Signal, "kind") if what[1] == "signal" else (Task, "kind")
+            if model.objects.filter(tenancy__code=CODE, **{field: what[2]}).exists():
+                raise StoryError(f"{where}: there is a {what[1]} {what[2]}")
+        elif what[0] == "no" and len(what) == 2:
+            if what[1] in [_named(t, what[1]) for t in self.all_steps()]:
                 raise StoryError(f"{where}: {what[1]} was taken")
+        elif what[0] == "skipped":
+            skipped = list(steps.filter(action="skipped").values_list("step", flat=True))
+            if what[1] not in skipped:
+                raise StoryError(f"{where}: skipped that day {skipped}")
+        elif what[0] == "arrangement":
+            from vroeg.collection.models import Arrangement
+
+            statuses = list(Arrangement.objects.filter(tenancy__code=CODE).order_by("id")
+                            .values_list("status", flat=True))
+            if not statuses or statuses[-1] != what[1]:
+                raise StoryError(f"{where}: arrangements {statuses}")
         else:
             step = what[0]
             if step not in [_named(t, step) for t in taken]:
@@ -380,7 +394,8 @@ class Player:
         from vroeg.collection.models import CaseStep
 
         return list(CaseStep.objects.filter(case__tenancy__code=CODE)
-                    .order_by("taken_on", "id").values_list("step", flat=True))
+                    .exclude(action="skipped").order_by("taken_on", "id")
+                    .values_list("step", flat=True))
 
     # --- the story ----------------------------------------------------------------------
 
@@ -388,8 +403,13 @@ class Player:
         by_day: dict[date, list[Line]] = {}
         for line in self.story.lines:
             by_day.setdefault(line.on, []).append(line)
+        last = self.story.start
         for day in sorted(by_day):
             lines = by_day[day]
+            if any(ln.words[0] == "erp" for ln in lines) and day - timedelta(days=1) > last:
+                # The ERP file comes in that morning: the days before it run without it.
+                self.run(day - timedelta(days=1))
+            last = day
             later = [ln for ln in lines if not self._input(ln)]
             self.run(day)
             for line in later:

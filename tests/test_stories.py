@@ -87,6 +87,7 @@ STORIES = {
         2026-10-15  pays 175
         2026-10-15  expect closed
         2026-10-15  expect balance 0
+        2026-10-15  expect arrangement completed
         steps: reminder_friendly, reminder_second, arrangement_offer, call
     """,
     "arrangement_broken_twice": """
@@ -101,6 +102,8 @@ STORIES = {
         2026-08-21  expect task arrangement_call
         2026-09-01  pays 700
         2026-09-21  expect arrangement_broken_letter
+        2026-09-21  expect arrangement broken
+        2026-09-21  expect state formal_notice
         2026-10-01  pays 700
         2026-10-21  expect nothing
         2026-11-02  pays 700
@@ -129,6 +132,7 @@ STORIES = {
         2026-06-26  staff call no_answer
         2026-06-30  expect written_reminder
         2026-07-01  tenant objects
+        2026-07-14  expect skipped municipal_signal
         2026-07-14  expect no municipal signal
         2026-07-19  expect fourteen_day_letter
         2026-08-10  expect no municipal signal
@@ -142,9 +146,9 @@ STORIES = {
         2026-07-01  pays 700
         2026-08-03  pays 700
         2026-09-01  expect nothing
-        2026-10-01  expect signal current_rent_unpaid
-        2026-10-01  expect task debt_help_check
         2026-10-01  pays 700
+        2026-10-04  expect signal current_rent_unpaid
+        2026-10-04  expect task debt_help_check
         2026-11-02  pays 700
         2026-11-30  expect open
         steps: reminder_friendly, reminder_second, arrangement_offer, call, debt_help_rent_missed:2026-09
@@ -203,6 +207,7 @@ STORIES = {
         2026-06-01  pays 700
         2026-06-20  erp kale_huur=680.00
         2026-07-01  pays 700
+        2026-07-05  expect signal rent_increase_month
         2026-07-06  expect reminder_friendly
         2026-07-06  expect balance 30
         2026-07-31  expect open
@@ -245,9 +250,16 @@ def test_story(name, vroeg_home, settings):
     play(STORIES[name], vroeg_home)
 
 
-def test_a_story_that_does_not_hold_fails(vroeg_home):
-    with pytest.raises(StoryError, match="expected nothing"):
-        play("""
-            Pays after the first reminder, told wrongly
-            2026-11-06  expect nothing
+@pytest.mark.parametrize(("line", "error"), [
+    ("2026-11-06  expect nothing", "expected nothing"),
+    ("2026-11-06  expect no reminder_friendly", "reminder_friendly was taken"),
+    ("2026-11-06  expect closed", "no case closed"),
+    ("2026-11-06  expect reminder_second", "steps that day"),
+    ("2026-11-06  expect balance 0", "balance 700"),
+])
+def test_a_story_that_does_not_hold_fails(vroeg_home, line, error):
+    with pytest.raises(StoryError, match=error):
+        play(f"""
+            Never pays, told wrongly
+            {line}
         """, vroeg_home)

@@ -348,6 +348,12 @@ def test_the_month_of_a_history_entry_without_one_in_its_id():
     months = dd.months_of([dd.BankDebit(date(2026, 11, 2), RENT, None, "", "X1"),
                            dd.BankDebit(date(2026, 12, 20), -RENT, None, "MD06", "X1")], 1)
     assert list(months) == [NOV] and len(months[NOV]) == 2
+    # A return alone: an AM04 belongs to the month due on or before it (no early
+    # shift); a refund weeks later without its credit blocks no month at all.
+    alone = dd.months_of([dd.BankDebit(date(2026, 10, 27), -RENT, None, "AM04", "Y1")], 1)
+    assert list(alone) == [date(2026, 10, 1)]
+    assert dd.months_of([dd.BankDebit(date(2026, 11, 24), -RENT, None, "MD06", "Y2")], 1) \
+        == {}
 
 
 # --- retry after payday ------------------------------------------------------------------

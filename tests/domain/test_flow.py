@@ -488,3 +488,11 @@ def test_no_new_steps_when_the_bank_statements_are_behind():
                                                     case=OpenCase(4, {}))), TODAY)
     h = held(d, why)
     assert h.steps == () and h.open_cases == () and h.close_cases == d.close_cases != ()
+
+
+def test_a_small_unmatched_payment_does_not_hold_large_arrears():
+    t = tenancy(20, arrears="1400", case=case(BEFORE_CALL), unmatched_payment_on=ago(2))
+    assert decide(FLOW, household(replace(t, unmatched_payment_amount=Decimal("700"))),
+                  TODAY).steps == ()
+    assert ids(decide(FLOW, household(replace(t, unmatched_payment_amount=Decimal("5"))),
+                      TODAY)) == ["call"]

@@ -20,8 +20,8 @@ def staff_actor(request: HttpRequest) -> str:
 
 class AuditViewMixin:
     """Every detail (change) view of an object writes an AuditEvent, action "view";
-    every list page one with action "list" (the model, the filters and search used,
-    the objects on the page by id).
+    every list page one with action "list" (the model, the filters used, whether a
+    search was made, the objects on the page by id).
 
     Only a successful GET is a view; a POST is a change and is audited by whatever
     makes the change. The audit row names the staff member and the object, never the
@@ -49,9 +49,13 @@ class AuditViewMixin:
             cl = getattr(response, "context_data", {}).get("cl")
             shown = [str(o.pk) for o in cl.result_list] if cl is not None else []
             opts = self.model._meta  # type: ignore[attr-defined]
+            # Which filters were used, and whether a search was made: not what was
+            # typed (a name, an IBAN); the rows shown say what was seen.
+            filters = sorted(k for k in request.GET if k not in ("q", "p", "o"))
             audit(staff_actor(request), "list", object_type=opts.label_lower,
                   summary=f"lijst {opts.verbose_name_plural} bekeken / list viewed",
-                  path=request.path, query=request.GET.urlencode()[:500], shown=shown[:200])
+                  path=request.path, filters=filters, searched=bool(request.GET.get("q")),
+                  shown=shown[:200])
         return response
 
 

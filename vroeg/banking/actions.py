@@ -157,9 +157,11 @@ def _store(name: str, sha: str, parsed: ParsedFile, previous: BankFile | None,
 def _covers_until(parsed: ParsedFile) -> date | None:
     if not parsed.is_statement:
         return None
-    days = [d for s in parsed.statements
-            for d in (s.closing_on, *(e.booked_on for e in s.entries)) if d is not None]
-    return max(days, default=None)
+    # The statement's own closing date; only without one its last booking (a single
+    # entry dated ahead must not stand for the whole file).
+    days = [s.closing_on if s.closing_on is not None else
+            max((e.booked_on for e in s.entries), default=None) for s in parsed.statements]
+    return max((d for d in days if d is not None), default=None)
 
 
 def held_path(bank_file: BankFile) -> Path:

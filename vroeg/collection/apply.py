@@ -253,6 +253,10 @@ def _end_broken_arrangements(facts: Facts, signals: list[tuple[int, SignalFact]]
             continue
         Arrangement.objects.filter(pk=arrangement.pk).update(
             status=Arrangement.Status.BROKEN, closed_on=run_on)
+        if cs.allowed(case.state, cs.ARRANGEMENT_BROKEN):
+            move_case(case, cs.ARRANGEMENT_BROKEN, actor=ACTOR, on=run_on,
+                      reason=f"regeling {arrangement.pk}: tweede termijn gemist / second "
+                             "instalment missed")
         audit.append(AuditEvent(
             actor=ACTOR, action="arrangement.broken", object_type="collection.arrangement",
             object_id=str(arrangement.pk),

@@ -96,7 +96,9 @@ def evaluate(run_on: date, now: datetime, flow: Flow,
             decision = decide(flow, snapshot, run_on)
             if result.bank_hold:
                 decision = held(decision, result.bank_hold)
-            signals = facts.new_signals.get(hid, [])
+            # Held: no signal is judged on bank data that is not in (it would be
+            # recorded for good, and could end an arrangement); it comes when they are.
+            signals = [] if result.bank_hold else facts.new_signals.get(hid, [])
             act = bool(decision.open_cases or decision.close_cases or decision.steps or signals)
             decided.append((snapshot, decision, signals, act))
         load_tenancies(facts, (t.tenancy_id for snapshot, _, _, act in decided if act
@@ -122,7 +124,7 @@ def evaluate(run_on: date, now: datetime, flow: Flow,
                     result.waiting_for_match += 1
             if fault_after is not None and n >= fault_after:
                 os._exit(3)  # fault injection for the crash-and-resume test
-    result.costs_booked = book_collection_costs(run_on, flow)
+    result.costs_booked = 0 if result.bank_hold else book_collection_costs(run_on, flow)
     return result
 
 

@@ -173,17 +173,18 @@ def _tenancy_rows(ids: list[int]) -> dict[int, _TenancyRow]:
 UNMATCHED_DAYS = 31
 
 
-def _unmatched_candidates(run_on: date) -> dict[int, date]:
-    """Tenancy -> booking day of the newest unmatched payment that may be theirs: the
-    best candidate and those scoring close to it (a person decides between them)."""
+def _unmatched_candidates(run_on: date) -> dict[int, tuple[date, Decimal]]:
+    """Tenancy -> (booking day of the newest, amount of the largest) unmatched payment
+    that may be theirs: the best candidate and those scoring close to it (a person
+    decides between them)."""
     from vroeg.banking.models import BankTransaction, TxnStatus
 
-    out: dict[int, date] = {}
+    out: dict[int, tuple[date, Decimal]] = {}
     rows = BankTransaction.objects.filter(
         status=TxnStatus.UNMATCHED, amount__gt=0, booked_on__lte=run_on,
-        booked_on__gt=run_on - timedelta(days=UNMATCHED_DAYS)).values_list("booked_on",
-                                                                           "candidates")
-    for booked_on, candidates in rows:
+        booked_on__gt=run_on - timedelta(days=UNMATCHED_DAYS)).values_list(
+        "booked_on", "candidates", "amount")
+    for booked_on, candidates, amount in rows:
         scored = [c for c in candidates or [] if isinstance(c, dict) and c.get("tenancy_id")]
         if not scored:
             continue
@@ -191,7 +192,8 @@ def _unmatched_candidates(run_on: date) -> dict[int, date]:
         for c in scored:
             if float(c.get("score") or 0) >= top - 10:
                 tid = int(c["tenancy_id"])
-                out[tid] = max(out.get(tid, booked_on), booked_on)
+                was_on, was_amount = out.get(tid, (booked_on, amount))
+                out[tid] = (max(was_on, booked_on), max(was_amount, amount))
     return out
 
 
@@ -335,7 +337,8 @@ def gather(run_on: date, ids: list[int], *, has_agreement=lambda city: True,
                 segment=case.segment) if case else None,
             pause=pause_t.get(tid), start_on=t.start_on, prior_cases_12m=prior.get(tid, 0),
             arrangement=arrangement_state, payday=payday,
-            unmatched_payment_on=unmatched.get(tid)))
+            unmatched_payment_on=unmatched[tid][0] if tid in unmatched else None,
+            unmatched_payment_amount=unmatched[tid][1] if tid in unmatched else None))
 
     for hid, snaps in by_household.items():
         h = light[snaps[0].tenancy_id].household

@@ -118,14 +118,19 @@ def _bank_debits(day: date, mandates: list[Mandate], catch_up_days: int
         owners = set(by_ref.get(mandate_id, ()))
         if matched_to in tenancies:
             owners.add(matched_to)
-        for i, ch in enumerate(e2e):
+        for i, ch in enumerate(e2e if not owners else ""):
+            # Only without a known mandate, and only an id that names the month too
+            # (<code>-<yyyymm>): another system's ids may start with anything.
             if ch != "-":
                 continue
             prefix = e2e[:i]
-            if prefix in by_code:
-                owners.add(by_code[prefix])
-            elif prefix[:1] == "T" and prefix[1:].isdigit() and int(prefix[1:]) in tenancies:
-                owners.add(int(prefix[1:]))
+            owner: int | None = by_code.get(prefix)
+            if owner is None and prefix[:1] == "T" and prefix[1:].isdigit() \
+                    and int(prefix[1:]) in tenancies:
+                owner = int(prefix[1:])
+            if owner is not None and period_in_end_to_end_id(e2e, tenancies[owner].code,
+                                                              owner) is not None:
+                owners.add(owner)
         for tid in owners:
             t = tenancies[tid]
             out[tid].append(BankDebit(booked_on=booked_on, amount=cents(Decimal(amount)),

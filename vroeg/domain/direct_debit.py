@@ -280,6 +280,17 @@ def months_of(debits: Iterable[BankDebit], due_day: int) -> dict[date, list[Bank
     for b in debits:
         if b.is_return and b.period is None and b.end_to_end_id in credit_month:
             month = credit_month[b.end_to_end_id]
+        elif b.is_return and b.period is None:
+            if reason_for(b.return_reason).code in REFUND_CODES:
+                # A refund can come 8 weeks later: its month is unknown. It blocks no
+                # month (a month that old is the collection flow's anyway).
+                continue
+            # A return comes days after its collection: the month due on or before it.
+            due = due_date(b.booked_on.year, b.booked_on.month, due_day)
+            if due > b.booked_on:
+                y, m = (due.year - 1, 12) if due.month == 1 else (due.year, due.month - 1)
+                due = due_date(y, m, due_day)
+            month = due.replace(day=1)
         else:
             month = bank_debit_period(b, due_day)
         out.setdefault(month, []).append(b)
@@ -527,8 +538,8 @@ def _history_retry(day: date, on: date, t: TenancyFacts, period: date, due: date
         return Skipped(t.tenancy_id, t.code, period, h.reason, not_before=retry_on)
     # Its moment is the payday: once the next month's rent is due, the month is the
     # collection flow's (a missed retry is not made up later).
-    next_due = due_dates_between(retry_on, retry_on + timedelta(days=62), t.due_day)[0]
-    if next_due <= on:
+    next_due = due_dates_between(due, due + timedelta(days=62), t.due_day)[0]
+    if retry_on >= next_due or next_due <= on:
         return None
     amount = min(h.amount - t.paid_after(h.returned_on), t.balance)
     if amount <= 0:

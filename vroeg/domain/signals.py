@@ -69,6 +69,7 @@ BROKEN_ARRANGEMENT_AGAIN = "broken_arrangement_again"
 BENEFIT_STOPPED = "benefit_stopped"
 RENT_INCREASE_MONTH = "rent_increase_month"
 CURRENT_RENT_UNPAID = "current_rent_unpaid"
+CURRENT_RENT_LAG_DAYS = 3  # statements of a month's last days, still coming in
 KINDS = (MISSED_MONTH, LATE_REPEATEDLY, DD_REVERSAL, PARTIAL_PAYMENT, PAYDAY_DRIFT,
          BROKEN_ARRANGEMENT, BROKEN_ARRANGEMENT_AGAIN, BENEFIT_STOPPED, RENT_INCREASE_MONTH,
          CURRENT_RENT_UNPAID)
@@ -365,10 +366,11 @@ def _partial_payments(book: _Ledger, recent: list[_Month], today: date,
 def _current_rent_unpaid(book: _Ledger, recent: list[_Month], today: date) -> list[SignalFact]:
     """A month in which less than its rent came in (from its due date until the next):
     during debt help the current rent must be paid, whatever older debt the payments
-    are allocated to (rule 9). Judged when the month is over."""
+    are allocated to (rule 9). Judged a few days after the month is over: its last
+    days' payments come in on the next mornings' statements."""
     out = []
     for m in recent:
-        if m.next_due_on > today or m.amount <= 0:
+        if m.next_due_on + timedelta(days=CURRENT_RENT_LAG_DAYS) > today or m.amount <= 0:
             continue
         paid = book.credits(m.due_on, m.next_due_on - timedelta(days=1))
         if paid < m.amount:

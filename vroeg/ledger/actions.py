@@ -129,9 +129,10 @@ class AdjustmentError(ValueError):
 
 
 def post_adjustment(tenancy: Tenancy, *, amount: Decimal, on: date, reason: str, actor: str,
-                    key: str) -> LedgerEntry:
+                    key: str) -> tuple[LedgerEntry, bool]:
     """A correction by a person: a new entry, never an edit of an old one (a charge taken
-    back is a negative amount). Idempotent by `key`; audited with who and why."""
+    back is a negative amount). Idempotent by `key` (returns the entry and whether it
+    is new); audited with who and why."""
     from vroeg.audit.actions import audit
 
     if not reason.strip():
@@ -149,4 +150,4 @@ def post_adjustment(tenancy: Tenancy, *, amount: Decimal, on: date, reason: str,
             audit(actor, "ledger.adjustment", entry, summary=f"correctie / adjustment "
                   f"{tenancy.code}: EUR {amount}, {reason}"[:300], tenancy=tenancy.code,
                   amount=str(amount), reason=reason[:300])
-    return entry
+    return entry, created

@@ -219,10 +219,10 @@ class TenancyAdmin(AuditViewMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         import hashlib
 
         from django import forms
-        from django.utils import timezone
 
         from vroeg.audit.admin_mixins import form_action, staff_actor
         from vroeg.ledger.actions import post_adjustment
+        from vroeg.runs.clock import today as business_day
 
         class CorrectionForm(forms.Form):
             amount = forms.DecimalField(label="bedrag (negatief: minder te betalen) / amount "
@@ -233,12 +233,15 @@ class TenancyAdmin(AuditViewMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         actor = staff_actor(request)
 
         def apply(tenancy: Tenancy, data: dict[str, Any]) -> str:
-            today = timezone.localdate()
+            today = business_day()
             # The same correction sent twice (a reload) is booked once.
             digest = hashlib.sha256(f"{data['amount']}|{data['reason']}".encode()).hexdigest()
-            e = post_adjustment(tenancy, amount=data["amount"], on=today,
-                                reason=data["reason"], actor=actor,
-                                key=f"{tenancy.pk}:{today.isoformat()}:{digest[:16]}")
+            e, new = post_adjustment(tenancy, amount=data["amount"], on=today,
+                                     reason=data["reason"], actor=actor,
+                                     key=f"{tenancy.pk}:{today.isoformat()}:{digest[:16]}")
+            if not new:
+                return (f"deze correctie (EUR {e.amount}, zelfde reden) is vandaag al geboekt; "
+                        f"niet nog eens / this correction was already posted today")
             return f"correctie / correction EUR {e.amount} geboekt / posted"
 
         return form_action(self, request, queryset, form_class=CorrectionForm,

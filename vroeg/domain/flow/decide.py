@@ -251,6 +251,9 @@ def decide(flow: Flow, household: HouseholdSnapshot, today: date) -> Decision:
             opens.append(t.tenancy_id)
         segment = segment_of(flow, household, t, today)
         segments.append((t.tenancy_id, segment.id))
+        if _waits_for_a_match(flow, t, today):
+            notes.append(UNMATCHED_NOTE)
+            continue
         pause: Pause | None = t.pause or household.pause
         planned.extend(_reactions(flow, household, t, today, pause, segment.id, notes))
         if pause is not None:
@@ -261,11 +264,6 @@ def decide(flow: Flow, household: HouseholdSnapshot, today: date) -> Decision:
             continue
         if t.arrangement == ARRANGEMENT_ON_TRACK:
             notes.append("betalingsregeling loopt / arrangement on track")
-            continue
-        wait = flow.guards.wait_for_unmatched_payment_days
-        if t.unmatched_payment_on is not None and (
-                today - t.unmatched_payment_on).days < wait:
-            notes.append(UNMATCHED_NOTE)
             continue
         since = _days_since_last_step(case, today)
         if since is not None and since < flow.min_days_between_steps:
@@ -284,6 +282,16 @@ def decide(flow: Flow, household: HouseholdSnapshot, today: date) -> Decision:
             steps.append(max(communications, key=lambda c: c[0])[1])
     return Decision(open_cases=tuple(opens), close_cases=tuple(closes), steps=tuple(steps),
                     notes=tuple(notes), segments=tuple(segments))
+
+
+def _waits_for_a_match(flow: Flow, t: TenancySnapshot, today: date) -> bool:
+    """A payment in the unmatched queue may be this tenant's and is at least half of what
+    is owed (a small one does not hold large arrears): nothing new until a person
+    matched it, for a few days."""
+    on, amount = t.unmatched_payment_on, t.unmatched_payment_amount
+    if on is None or (today - on).days >= flow.guards.wait_for_unmatched_payment_days:
+        return False
+    return amount is None or amount * 2 >= t.arrears
 
 
 def _month_before(key: str, since: date | None) -> bool:

@@ -286,9 +286,15 @@ def _guards(data: Mapping[str, Any], source: str) -> Guards:
         no_contact_on_holidays="public_holiday" in days,
         max_bank_days_behind=_int(merged.get("max_bank_days_behind", 3),
                                   f"{where}.max_bank_days_behind"),
-        wait_for_unmatched_payment_days=_int(
-            merged.get("wait_for_unmatched_payment_days", 10),
-            f"{where}.wait_for_unmatched_payment_days"))
+        wait_for_unmatched_payment_days=_wait_days(merged, where))
+
+
+def _wait_days(merged: Mapping[str, Any], where: str) -> int:
+    days = _int(merged.get("wait_for_unmatched_payment_days", 10),
+                f"{where}.wait_for_unmatched_payment_days")
+    if days > 31:  # the run reads a month of the unmatched queue
+        raise FlowError(f"{where}.wait_for_unmatched_payment_days: hoogstens / at most 31")
+    return days
 
 
 def _legal(data: Mapping[str, Any], source: str) -> LegalPolicy:

@@ -78,6 +78,7 @@ class TenancySnapshot:
     #: The newest payment in the unmatched queue with this tenancy among its best
     #: candidates (its booking day); None: none.
     unmatched_payment_on: date | None = None
+    unmatched_payment_amount: Decimal | None = None  # the largest such payment
 
     @property
     def pause_reason(self) -> str | None:
