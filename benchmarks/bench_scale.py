@@ -1,0 +1,228 @@
+"""Benchmark: one day's run at national scale (15,000 to 1,000,000 tenancies).
+
+For each size, database and day kind: an empty database (SQLite in a fresh VROEG_HOME,
+or the PostgreSQL database `vroeg_bench_scale`, dropped and created again), the data
+of benchmarks/gen_scale.py written into it in bulk (months of ledger, signals, open
+cases with their steps, known payers, the day before completed, that day's camt.053
+in the inbox), then `vroeg run --date D` as a child process: its wall time, its peak
+memory (ru_maxrss of that process alone) and the day report's stage timings. Then,
+over the same ledger, the SQL floor: the core of the day's work as plain SQL (every
+tenancy's balance and, for those owing, the oldest unpaid due date, oldest debt
+first, as one GROUP BY and a window over ledger_ledgerentry; plus the count of what
+needs a decision), and the ratio run / floor.
+
+Day kinds: `first` is the 1st (every tenancy's rent is charged that day, and most
+payments come in), `mid` a day in the middle of the month. Usage:
+
+  python benchmarks/bench_scale.py --sizes 15000,100000
+  python benchmarks/bench_scale.py --sizes 1000000 --databases postgresql \\
+      --database-url postgres://postgres@127.0.0.1:5432/vroeg_bench_scale
+
+Results: benchmarks/out/scale.json (one record per measurement, added to what is
+there) and a table on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+DAYS = {"first": date(2026, 12, 1), "mid": date(2026, 11, 17)}
+DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/vroeg_bench_scale"
+
+
+def measure(cmd: list[str], env: dict[str, str], capture: bool = False) -> dict[str, Any]:
+    """Run a child; its wall time and its own peak RSS (wait4's ru_maxrss)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE if capture else
+                            subprocess.DEVNULL, stderr=subprocess.PIPE)
+    out = proc.stdout.read().decode() if proc.stdout else ""  # small outputs only
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{' '.join(cmd)} failed:\n{err[-3000:]}")
+    return {"seconds": round(seconds, 2), "peak_mb": round(usage.ru_maxrss / 1024, 1),
+            "stdout": out}
+
+
+def reset_pg(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    if "bench" not in name:
+        sys.exit(f"{name}: the benchmark only drops a database whose name contains 'bench'")
+    server = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+# --- the SQL floor (runs in a child with vroeg's settings) -------------------------------
+
+FLOOR_SQL = """
+WITH bal AS MATERIALIZED (
+    SELECT tenancy_id, SUM(amount) AS balance,
+           SUM(CASE WHEN amount < 0 OR kind = 'reversal' THEN -amount ELSE 0 END) AS pool
+    FROM ledger_ledgerentry WHERE booked_on <= %(day)s GROUP BY tenancy_id
+), debt AS MATERIALIZED (
+    SELECT e.tenancy_id, COALESCE(e.due_on, e.booked_on) AS due,
+           SUM(e.amount) OVER (PARTITION BY e.tenancy_id
+                               ORDER BY COALESCE(e.due_on, e.booked_on), e.booked_on, e.id
+                               ROWS UNBOUNDED PRECEDING) AS cum
+    FROM ledger_ledgerentry e JOIN bal b ON b.tenancy_id = e.tenancy_id AND b.balance > 0.005
+    WHERE e.booked_on <= %(day)s AND e.amount > 0 AND e.kind <> 'reversal'
+), oldest AS (
+    SELECT d.tenancy_id, MIN(d.due) AS due FROM debt d JOIN bal b ON b.tenancy_id = d.tenancy_id
+    WHERE d.cum > b.pool + 0.005 GROUP BY d.tenancy_id
+)
+SELECT b.tenancy_id, b.balance, o.due FROM bal b LEFT JOIN oldest o ON o.tenancy_id = b.tenancy_id
+"""
+
+# What needs a decision: an open case, arrears past due (what is owed minus what falls
+# due today or later), or a direct debit returned today. A charge alone needs none.
+DECIDE_SQL = """
+SELECT COUNT(*) FROM (
+    SELECT tenancy_id FROM collection_case WHERE status = 'open'
+    UNION
+    SELECT tenancy_id FROM ledger_ledgerentry
+    WHERE booked_on = %(day)s AND kind = 'reversal'
+    UNION
+    SELECT tenancy_id FROM ledger_ledgerentry e
+    WHERE e.booked_on <= %(day)s GROUP BY tenancy_id
+    HAVING SUM(e.amount) - SUM(CASE WHEN e.amount > 0 AND e.kind <> 'reversal'
+                                    AND COALESCE(e.due_on, e.booked_on) >= %(day)s
+                               THEN e.amount ELSE 0 END) > 0.005
+) needing
+"""
+
+
+def floor(day: date) -> dict[str, Any]:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vroeg.settings")
+    sys.path.insert(0, str(HERE.parent))
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    param: object = day if connection.vendor == "postgresql" else day.isoformat()
+    start = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(FLOOR_SQL, {"day": param})
+        rows = cursor.fetchall()
+        ledger_s = time.perf_counter() - start
+        cursor.execute(DECIDE_SQL, {"day": param})
+        needing = cursor.fetchone()[0]
+    seconds = time.perf_counter() - start
+    owing = sum(1 for _, b, _ in rows if b > 0.005)
+    overdue = sum(1 for _, b, due in rows if b > 0.005 and due is not None
+                  and str(due) < day.isoformat())
+    return {"seconds": round(seconds, 3), "balances_s": round(ledger_s, 3),
+            "tenancies": len(rows), "owing": owing, "owing_past_due": overdue,
+            "needing_decision": needing}
+
+
+# --- one measurement --------------------------------------------------------------------
+
+def one(size: int, database: str, kind: str, url: str, keep: bool) -> dict[str, Any]:
+    day = DAYS[kind]
+    home = Path(tempfile.mkdtemp(prefix=f"vroeg-scale-{size}-"))
+    env = {**os.environ, "VROEG_HOME": str(home)}
+    env.pop("VROEG_DATABASE_URL", None)
+    env.pop("DATABASE_URL", None)
+    if database == "postgresql":
+        reset_pg(url)
+        env["VROEG_DATABASE_URL"] = url
+    py = sys.executable
+    result: dict[str, Any] = {"tenancies": size, "database": database, "day": kind,
+                              "date": day.isoformat(), "cpus": os.cpu_count()}
+    try:
+        measure([py, "-m", "vroeg", "migrate", "-v0"], env)
+        gen = measure([py, str(HERE / "gen_scale.py"), "--tenancies", str(size), "--date",
+                       day.isoformat()], env, capture=True)
+        result["generate"] = {"seconds": gen["seconds"], "peak_mb": gen["peak_mb"],
+                              **json.loads(gen["stdout"])}
+        print(f"  generated in {gen['seconds']} s", file=sys.stderr, flush=True)
+        run = measure([py, "-m", "vroeg", "run", "--date", day.isoformat()], env)
+        report = json.loads((home / "reports" / f"dag-{day.isoformat()}.json").read_text())
+        result["run"] = {"seconds": run["seconds"], "peak_mb": run["peak_mb"],
+                         "stages": report["timing_seconds"],
+                         "per_1000_tenancies_s": round(run["seconds"] * 1000 / size, 4)}
+        result["report"] = {
+            "charges": report["ledger"]["charges"], "matched": report["payments"]["matched"],
+            "unmatched_new": report["payments"]["unmatched_new"],
+            "reversals": report["payments"]["reversals"],
+            "evaluated": report["cases"]["evaluated_tenancies"],
+            "cases_opened": report["cases"]["opened"], "cases_closed": report["cases"]["closed"],
+            "open_cases": report["cases"]["open"], "signals": report["signals"],
+            "messages": report["messages"]["decided"], "tasks": report["tasks"]["created"],
+            "in_arrears": report["arrears"]["tenancies_in_arrears"]}
+        fl = measure([py, str(HERE / "bench_scale.py"), "--floor", day.isoformat()], env,
+                     capture=True)
+        result["floor"] = json.loads(fl["stdout"])
+        result["ratio"] = round(run["seconds"] / max(result["floor"]["seconds"], 0.001), 1)
+    finally:
+        if not keep:
+            shutil.rmtree(home, ignore_errors=True)
+        else:
+            result["home"] = str(home)
+    return result
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    lines = ["| tenancies | database | day | run s | peak MB | ingest / ledger / match / "
+             "decide / dispatch / report s | s per 1,000 | floor s | ratio |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        st = r["run"]["stages"]
+        stages = " / ".join(f"{st.get(k, 0):.1f}" for k in
+                            ("ingest", "ledger", "match", "decide", "dispatch", "report"))
+        lines.append(f"| {r['tenancies']:,} | {r['database']} | {r['day']} {r['date']} | "
+                     f"{r['run']['seconds']:.1f} | {r['run']['peak_mb']:.0f} | {stages} | "
+                     f"{r['run']['per_1000_tenancies_s']:.3f} | {r['floor']['seconds']:.2f} | "
+                     f"{r['ratio']:.1f}x |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--floor":
+        print(json.dumps(floor(date.fromisoformat(sys.argv[2]))))
+        return
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="15000,100000",
+                    help="comma-separated tenancy counts (default 15000,100000)")
+    ap.add_argument("--databases", default="sqlite,postgresql")
+    ap.add_argument("--days", default="first,mid", help="first (the 1st), mid (mid-month)")
+    ap.add_argument("--database-url", default=DEFAULT_PG,
+                    help="PostgreSQL database to (re)create; its name must contain 'bench'")
+    ap.add_argument("--keep", action="store_true", help="keep each VROEG_HOME")
+    args = ap.parse_args()
+    results = []
+    OUT.mkdir(exist_ok=True)
+    store = OUT / "scale.json"
+    for size in (int(s) for s in args.sizes.split(",")):
+        for database in args.databases.split(","):
+            for kind in args.days.split(","):
+                print(f"{size} tenancies, {database}, {kind}", file=sys.stderr, flush=True)
+                r = one(size, database, kind, args.database_url, args.keep)
+                print(json.dumps({k: r[k] for k in ("run", "floor", "ratio")}),
+                      file=sys.stderr, flush=True)
+                results.append(r)
+                previous = json.loads(store.read_text()) if store.exists() else []
+                store.write_text(json.dumps([*previous, r], indent=2))
+    print(table(results))
+
+
+if __name__ == "__main__":
+    main()
