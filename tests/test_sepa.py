@@ -565,3 +565,16 @@ def test_the_command_refuses_a_date_in_the_past_or_far_ahead(portfolio, today_is
     call_command("sepa", "returns", "--date", "2026-11-02", stdout=StringIO())  # may look back
     # The function itself (the simulator's) still takes a day in the past.
     assert collect(FRI_OCT_30).status == "written"
+
+
+def test_the_command_refuses_while_the_bank_statements_are_behind(portfolio, today_is):
+    # The last statement is of Friday 23 October: Monday to Thursday are missing.
+    stmt = write_statement(portfolio / "camt.xml", date(2026, 10, 23), [])
+    assert import_bank_file(stmt).status == "imported"
+    today_is(FRI_OCT_30)
+    with pytest.raises(CommandError, match="bank statements are behind.*import the bank "
+                                           "statements first"):
+        call_command("sepa", "collect", "--date", "2026-10-30", stdout=StringIO())
+    assert not Collection.objects.exists()
+    today_is(date(2026, 10, 26))  # Monday: only the weekend since Friday, nothing missing
+    call_command("sepa", "collect", "--date", "2026-10-26", stdout=StringIO())

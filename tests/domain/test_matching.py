@@ -309,3 +309,17 @@ def test_a_reference_designates_its_tenancy_before_older_household_debt():
     r = match(TxnFacts(D("100.00"), "", "", "NL91ABNA0417164300"), partly,
               find_betalingskenmerken)
     assert set(r.allocations) == {Allocation(1, D("10.00")), Allocation(2, D("90.00"))}
+
+
+def test_an_unusually_large_payment_waits_for_a_person():
+    from vroeg.domain.matching import TenancyFacts
+
+    index = MatchIndex(by_reference={REF_A: 1}, by_iban={}, monthly_rent={1: Decimal("700.00")},
+                       tenancies={1: TenancyFacts(1, 10, monthly_rent=Decimal("700.00"),
+                                                  open_amount=Decimal("700.00"))})
+    big = match(txn("987654321.00", ref=REF_A), index, find_betalingskenmerken)
+    assert big.tenancy_id is None and "unusually large amount" in big.reason
+    assert [c.tenancy_id for c in big.candidates] == [1]
+    # A year ahead on top of the debt is still booked: 700 + 12 x 700.
+    ok = match(txn("9100.00", ref=REF_A), index, find_betalingskenmerken)
+    assert (ok.tenancy_id, ok.rule) == (1, "reference")

@@ -186,8 +186,26 @@ def allocate(amount: Decimal, first: int, index: MatchIndex,
 _DESIGNATING = frozenset({"reference", "reference_in_text", "end_to_end"})
 
 
+#: A payment above what is owed plus this many months of rent is not booked by itself:
+#: a typo at the bank, or money that is not rent; a person looks first.
+UNUSUAL_MONTHS = 12
+
+
 def _decided(tenancy_id: int, rule: str, reason: str, txn: TxnFacts, index: MatchIndex,
              score: int = 100, designated: bool | None = None) -> MatchResult:
+    t = index.tenancies.get(tenancy_id)
+    # The household's tenancies together: a payment is split over them.
+    same = [index.tenancies[i] for i in (index.by_household or {}).get(
+        t.household_id, (tenancy_id,)) if i in index.tenancies] if t is not None else []
+    rent = sum((x.monthly_rent for x in same), ZERO)
+    if rent > 0 and txn.amount > sum((x.open_amount for x in same), ZERO) + \
+            UNUSUAL_MONTHS * rent:
+        why = (f"ongewoon hoog bedrag: meer dan de schuld plus {UNUSUAL_MONTHS} maanden huur; "
+               f"een medewerker kijkt / unusually large amount: more than the debt plus "
+               f"{UNUSUAL_MONTHS} months' rent; a person decides")
+        return MatchResult(None, "none", why,
+                           candidates=(Candidate(tenancy_id, score, reason.split(";")[0]),),
+                           score=score)
     parts = allocate(txn.amount, tenancy_id, index,
                      rule in _DESIGNATING if designated is None else designated)
     if len(parts) > 1:

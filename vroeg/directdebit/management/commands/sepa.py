@@ -85,6 +85,19 @@ def summary(r: CollectResult) -> str:
     return "\n".join(lines)
 
 
+def _bank_is_current(today: date) -> None:
+    """What was collected already is read from the bank statements: without the latest
+    ones a month could be debited twice. Refused, as the run holds its steps."""
+    from vroeg.collection.evaluate import latest_booking_day
+    from vroeg.collection.flows import active_flow
+    from vroeg.domain.flow import bank_hold
+
+    why = bank_hold(latest_booking_day(today), today, active_flow())
+    if why:
+        raise DirectDebitError(f"{why}. Lees eerst de bankafschriften in (vroeg import of "
+                               f"inbox/, dan vroeg run) / import the bank statements first")
+
+
 class Command(BaseCommand):
     help = "SEPA-incasso / SEPA direct debit: pain.008-bestand maken, retouren verwerken."
 
@@ -117,6 +130,7 @@ class Command(BaseCommand):
         try:
             with run_lock():
                 if opts["action"] == "collect":
+                    _bank_is_current(clock.today())
                     result = collect(day, opts["version"], actor=opts["actor"])
                     out = (json.dumps(result.as_json(), indent=2, ensure_ascii=False)
                            if opts["json"] else summary(result))
