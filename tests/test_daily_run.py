@@ -325,7 +325,8 @@ def test_no_new_steps_while_the_bank_statements_are_behind(vroeg_home):
     assert "2026-11-02" in last["decisions"]["held_bank_behind"]
     out = StringIO()
     call_command("run", date="2026-11-12", stdout=out)  # the rerun's report for people
-    assert "LET OP / WARNING: bankafschriften lopen achter" in out.getvalue()
+    lines = out.getvalue().splitlines()
+    assert lines[2].startswith("LET OP / WARNING: bankafschriften lopen achter")  # on top
     # The statements arrive (the 2nd paid, a day late): the next run decides again.
     for day in range(3, 14):
         on = D(2026, 11, day)
@@ -366,3 +367,13 @@ def test_a_payment_that_may_be_theirs_holds_the_reminder_until_matched(vroeg_hom
             write_statement(inbox / f"camt-{on}.xml", on, [])
     run(D(2026, 11, 16))
     assert Message.objects.filter(tenancy__code="OVK-00002").exists()
+
+
+def test_a_catch_up_sums_up_the_days_it_ran(portfolio):
+    run(D(2026, 10, 31))
+    out = StringIO()
+    call_command("run", date="2026-11-10", stdout=out)
+    first = out.getvalue().splitlines()[0]
+    assert first.startswith("Ingehaald / caught up: 2026-11-01 .. 2026-11-09 (9 dagen/days): "
+                            "5 huurregels/rent charges")
+    assert "berichten/messages" in first and "taken/tasks" in first

@@ -154,6 +154,9 @@ def format_report(r: dict[str, Any]) -> str:
     ]
     if r.get("note"):
         lines.append(r["note"])
+    held_why = (r.get("decisions") or {}).get("held_bank_behind")
+    if held_why:  # first: it explains the numbers below
+        lines.append(f"LET OP / WARNING: {held_why}")
     if r["nothing_new"]:
         lines.append("Niets nieuws: deze dag is al verwerkt / nothing new: this day was "
                      "already processed." if r["rerun"] else
@@ -192,8 +195,6 @@ def format_report(r: dict[str, Any]) -> str:
         + ", ".join(f"{k}: {v}" for k, v in a["by_months_of_rent"].items()),
     ]
     d = r.get("decisions") or {}
-    if d.get("held_bank_behind"):
-        lines.append(f"  LET OP / WARNING: {d['held_bank_behind']}")
     if d.get("waiting_for_unmatched_payment"):
         lines.append(f"  {d['waiting_for_unmatched_payment']} huurovereenkomst(en) wacht(en) "
                      "op het koppelen van een betaling in de wachtrij / tenancies wait for a "

@@ -62,6 +62,14 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(last, indent=2, ensure_ascii=False))
             return
         if len(reports) > 1:
-            self.stdout.write(f"Ingehaald / caught up: {reports[0]['date']} .. "
-                              f"{reports[-2]['date']} ({len(reports) - 1} dagen/days)\n")
+            done = reports[:-1]
+            charges = sum(r["ledger"]["charges"] for r in done)
+            paid = sum(r["payments"]["matched"] for r in done)
+            messages = sum(sum(r["messages"]["decided"].values()) for r in done)
+            tasks = sum(sum(r["tasks"]["created"].values()) for r in done)
+            self.stdout.write(
+                f"Ingehaald / caught up: {done[0]['date']} .. {done[-1]['date']} "
+                f"({len(done)} dagen/days): {charges} huurregels/rent charges, {paid} "
+                f"betalingen gekoppeld/payments matched, {messages} berichten/messages, "
+                f"{tasks} taken/tasks (per dag in / per day in reports/)\n")
         self.stdout.write(format_report(reports[-1]))
