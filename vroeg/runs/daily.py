@@ -10,9 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
-from datetime import time as dt_time
-from decimal import Decimal
+from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import Max, Min
@@ -148,11 +146,10 @@ def run_day(day: date, progress: Progress | None = None,
     stage("report")
     report = build_report(day=day, rerun=rerun, files=files, opening=opening, charges=charges,
                           matched=matched, decided=decided, sent=sent, flow=flow,
-                          dd_returns=dd_returns, delivered=delivered)
+                          dd_returns=dd_returns, delivered=delivered,
+                          links_expired=links_expired)
     done("report")
     report["messages"]["bounced"] = bounced
-    report["payments"]["online"] = _online_payments(day)
-    report["payments"]["links_expired"] = links_expired
     report["messages"]["print_batch"] = printed
     report["timing_seconds"] = timing
     stored = report
@@ -168,22 +165,6 @@ def run_day(day: date, progress: Progress | None = None,
     path = reports() / f"dag-{day.isoformat()}.json"
     path.write_text(json.dumps(stored, indent=2, ensure_ascii=False), encoding="utf-8")
     return report
-
-
-def _online_payments(day: date) -> dict[str, Any]:
-    """Payments made through a payment link on `day` (booked at once, not waiting for
-    the bank statement)."""
-    from django.db.models import Count, Sum
-
-    from vroeg.domain.calendar import AMSTERDAM
-    from vroeg.payments.models import PaymentLink
-
-    start = datetime.combine(day, dt_time(0, 0), tzinfo=AMSTERDAM)
-    row = PaymentLink.objects.filter(paid_at__gte=start, paid_at__lt=start + timedelta(days=1),
-                                     status=PaymentLink.Status.PAID).aggregate(
-        n=Count("id"), s=Sum("paid_amount"))
-    return {"count": row["n"] or 0, "amount": str((row["s"] or Decimal("0")).quantize(
-        Decimal("0.01")))}
 
 
 def _print_batch(day: date) -> dict[str, Any]:

@@ -4,7 +4,8 @@ arrears stand (as % of the annual rent roll, the sector's benchmark figure)."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from decimal import Decimal
 from typing import Any
 
@@ -57,10 +58,23 @@ def arrears_position(day: date) -> dict[str, Any]:
     }
 
 
+def online_payments(day: date) -> dict[str, Any]:
+    """Payments made through a payment link on `day` (booked at once, not waiting for
+    the bank statement)."""
+    from vroeg.domain.calendar import AMSTERDAM
+    from vroeg.payments.models import PaymentLink
+
+    start = datetime.combine(day, dt_time(0, 0), tzinfo=AMSTERDAM)
+    row = PaymentLink.objects.filter(paid_at__gte=start, paid_at__lt=start + timedelta(days=1),
+                                     status=PaymentLink.Status.PAID).aggregate(
+        n=Count("id"), s=Sum("paid_amount"))
+    return {"count": row["n"] or 0, "amount": _money(row["s"] or ZERO)}
+
+
 def build_report(*, day: date, rerun: bool, files: list[FileOutcome], opening: PostingResult,
                  charges: PostingResult, matched: MatchRun, decided: EvaluationResult,
                  sent: Any, flow: Flow, dd_returns: Any = None,
-                 delivered: Any = None) -> dict[str, Any]:
+                 delivered: Any = None, links_expired: int = 0) -> dict[str, Any]:
     sent_by_channel = dict(getattr(sent, "sent", {}) or {})
     unmatched = BankTransaction.objects.filter(status=TxnStatus.UNMATCHED).aggregate(
         n=Count("id"), s=Sum("amount"))
@@ -89,6 +103,7 @@ def build_report(*, day: date, rerun: bool, files: list[FileOutcome], opening: P
             "unmatched_new": matched.unmatched,
             "unmatched_new_amount": _money(matched.unmatched_amount),
             "ignored": matched.ignored, "split": matched.split,
+            "online": online_payments(day), "links_expired": links_expired,
         },
         "signals": dict(decided.signals),
         "cases": {"evaluated_tenancies": decided.evaluated, "opened": decided.cases_opened,
