@@ -20,11 +20,12 @@ from vroeg.db import values_rows
 from vroeg.domain import arrangements as arr
 from vroeg.domain.flow import Contact, HouseholdSnapshot, OpenCase, TenancySnapshot
 from vroeg.domain.flow import Pause as PauseFacts
+from vroeg.domain.flow.snapshot import PAUSE_DEBT_HELP
 from vroeg.domain.ledger import Posting, age
 from vroeg.domain.legal.wgs import Proof, SignalEvidence
 from vroeg.domain.signals import RentChange, SignalFact, TenancyEvent, detect, usual_payday
-from vroeg.ledger.models import LedgerEntry
-from vroeg.ledger.queries import owing_balances
+from vroeg.ledger.models import EntryKind, LedgerEntry
+from vroeg.ledger.queries import past_due_balances
 from vroeg.messaging.models import Message
 from vroeg.portfolio.models import Household, Tenancy
 from vroeg.portfolio.models import TenancyEvent as TenancyEventRow
@@ -40,12 +41,24 @@ def chunks(ids: list[int], size: int = CHUNK) -> Iterator[list[int]]:
         yield ids[i:i + size]
 
 
-def tenancies_to_evaluate(run_on: date, touched: Iterable[int]) -> set[int]:
-    """In arrears, with an open case, or with ledger activity today: the rest has nothing
-    to do."""
-    ids = set(owing_balances(run_on))
+def tenancies_to_evaluate(run_on: date, touched: Iterable[int] = ()) -> set[int]:
+    """With arrears past due, an open case, a payment reversed today or in debt help:
+    the rest has nothing to decide. Without arrears past due and without a case no step
+    can be taken, and every signal (a missed or partly paid month, late again, a
+    drifting payday) needs a month unpaid past its due date; an ERP event such as
+    benefit stopped is first seen, and answered, once the tenancy is in arrears. So the
+    1st's charges and the rent paid on time, most of the day's ledger, are not
+    gathered. `touched`: tenancies a caller wants decided as well."""
+    ids = set(past_due_balances(run_on))
     ids.update(Case.objects.filter(status=Case.Status.OPEN).values_list("tenancy_id", flat=True))
-    ids.update(LedgerEntry.objects.filter(booked_on=run_on).values_list("tenancy_id", flat=True))
+    ids.update(LedgerEntry.objects.filter(booked_on=run_on, kind=EntryKind.REVERSAL)
+               .values_list("tenancy_id", flat=True))
+    # Debt help (rule 9): the current rent is checked month by month, arrears or not.
+    helped = Pause.objects.filter(kind=PAUSE_DEBT_HELP, starts_on__lte=run_on).filter(
+        Q(ends_on__isnull=True) | Q(ends_on__gte=run_on))
+    ids.update(t for t in helped.values_list("tenancy_id", flat=True) if t is not None)
+    ids.update(Tenancy.objects.filter(household_id__in=helped.filter(
+        household_id__isnull=False).values("household_id")).values_list("pk", flat=True))
     ids.update(touched)
     return ids
 

@@ -130,9 +130,9 @@ def run_day(day: date, progress: Progress | None = None,
     dd_returns = handle_returns(day, now=now)  # our direct debits: settled, returned
     done("match")
     stage("decide")
-    # Tenancies with ledger activity on `day` are added by evaluate() itself; a payment
-    # booked today with an earlier booking date is only known from the match result.
-    decided = evaluate(day, now, flow, matched.tenancies)
+    # evaluate() picks the tenancies with something to decide (snapshots.py): arrears
+    # past due, an open case, a reversal today. The day's payments make nothing due.
+    decided = evaluate(day, now, flow)
     done("decide")
     stage("dispatch")
     bounced = _read_bounces()  # first: a bounced email's next channel goes out today
