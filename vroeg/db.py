@@ -108,22 +108,26 @@ def update_rows(model: type[models.Model], objs: Sequence[Any], names: Iterable[
     pks = [obj.pk for obj in objs]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and len(set(pks)) == len(pks):
-            # One UPDATE ... FROM (VALUES ...) per batch: a statement per row cost PostgreSQL
-            # most of a large day's matching. Distinct keys only, so the result is the same.
-            # Typed by a cast to the column's base type (no length: an explicit cast to
-            # varchar(n) would cut a long text where the plain UPDATE refuses it).
+            # COPY into a temporary table, then one UPDATE ... FROM it: a statement per
+            # row (or a VALUES list per batch) cost PostgreSQL most of a large day's
+            # matching. Distinct keys only, so the result is the same as row by row.
             pk = _quote(getattr(meta.pk, "column", "id"))
-            types = [str(f.db_type(conn)).split("(")[0]  # type: ignore[union-attr]
-                     for f in [*columns, meta.pk]]
-            row = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
-            aliases = ", ".join(f"c{i}" for i in range(len(columns)))
+            scratch = _quote(f"vroeg_update_{meta.db_table}")
+            typed = ", ".join(f"c{i} {f.db_type(conn)}"  # type: ignore[union-attr]
+                              for i, f in enumerate(columns))
             assign = ", ".join(f"{_quote(getattr(f, 'column', ''))} = v.c{i}"
                                for i, f in enumerate(columns))
-            for chunk in chunks(params, 1000):
-                cursor.execute(
-                    f"UPDATE {_quote(meta.db_table)} AS t SET {assign} FROM (VALUES "
-                    f"{', '.join([row] * len(chunk))}) AS v({aliases}, pk) WHERE t.{pk} = v.pk",
-                    [value for values in chunk for value in values])
+            names = ", ".join(f"c{i}" for i in range(len(columns)))
+            cursor.execute(f"DROP TABLE IF EXISTS {scratch}")
+            cursor.execute(f"CREATE TEMPORARY TABLE {scratch} ({typed}, "
+                           f"pk {meta.pk.db_type(conn)})")  # type: ignore[union-attr]
+            with conn.wrap_database_errors, \
+                    cursor.cursor.copy(f"COPY {scratch} ({names}, pk) FROM STDIN") as copy:
+                for values in params:
+                    copy.write_row(values)
+            cursor.execute(f"UPDATE {_quote(meta.db_table)} AS t SET {assign} FROM {scratch} "
+                           f"AS v WHERE t.{pk} = v.pk")
+            cursor.execute(f"DROP TABLE {scratch}")
             return
         for chunk in chunks(params):
             cursor.executemany(sql, chunk)
