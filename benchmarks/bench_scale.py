@@ -17,6 +17,10 @@ payments come in), `mid` a day in the middle of the month. Usage:
   python benchmarks/bench_scale.py --sizes 15000,100000
   python benchmarks/bench_scale.py --sizes 1000000 --databases postgresql \\
       --database-url postgres://postgres@127.0.0.1:5432/vroeg_bench_scale
+  # generate now (it takes long, and may share the machine), measure later:
+  python benchmarks/bench_scale.py --sizes 1000000 --databases postgresql --days first \\
+      --generate-only /work/scale-1m
+  python benchmarks/bench_scale.py --generated /work/scale-1m
 
 Results: benchmarks/out/scale.json (one record per measurement, added to what is
 there) and a table on stdout.
@@ -116,7 +120,7 @@ def floor(day: date) -> dict[str, Any]:
     django.setup()
     from django.db import connection
 
-    param: object = day if connection.vendor == "postgresql" else day.isoformat()
+    param: date | str = day if connection.vendor == "postgresql" else day.isoformat()
     start = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute(FLOOR_SQL, {"day": param})
@@ -135,9 +139,9 @@ def floor(day: date) -> dict[str, Any]:
 
 # --- one measurement --------------------------------------------------------------------
 
-def one(size: int, database: str, kind: str, url: str, keep: bool) -> dict[str, Any]:
-    day = DAYS[kind]
-    home = Path(tempfile.mkdtemp(prefix=f"vroeg-scale-{size}-"))
+def generate(size: int, database: str, kind: str, url: str,
+             home: Path) -> tuple[dict[str, str], dict[str, Any]]:
+    """An empty database in `home` (or at `url`), filled by gen_scale.py."""
     env = {**os.environ, "VROEG_HOME": str(home)}
     env.pop("VROEG_DATABASE_URL", None)
     env.pop("DATABASE_URL", None)
@@ -145,20 +149,47 @@ def one(size: int, database: str, kind: str, url: str, keep: bool) -> dict[str, 
         reset_pg(url)
         env["VROEG_DATABASE_URL"] = url
     py = sys.executable
+    measure([py, "-m", "vroeg", "migrate", "-v0"], env)
+    gen = measure([py, str(HERE / "gen_scale.py"), "--tenancies", str(size), "--date",
+                   DAYS[kind].isoformat()], env, capture=True)
+    print(f"  generated in {gen['seconds']} s", file=sys.stderr, flush=True)
+    generated = {"seconds": gen["seconds"], "peak_mb": gen["peak_mb"],
+                 **json.loads(gen["stdout"])}
+    (home / "generated.json").write_text(json.dumps(
+        {"database": database, "url": url if database == "postgresql" else "", "kind": kind,
+         "generate": generated}))
+    return env, generated
+
+
+def one(size: int, database: str, kind: str, url: str, keep: bool,
+        generated: Path | None = None) -> dict[str, Any]:
+    """Generate (or take the database `--generate-only` left in `generated`), run, floor."""
+    day = DAYS[kind]
+    py = sys.executable
     result: dict[str, Any] = {"tenancies": size, "database": database, "day": kind,
                               "date": day.isoformat(), "cpus": os.cpu_count()}
+    if generated is not None:
+        home = generated
+        made = json.loads((home / "generated.json").read_text())
+        database, kind, day = made["database"], made["kind"], DAYS[made["kind"]]
+        result.update(database=database, day=kind, date=day.isoformat(),
+                      generate=made["generate"], tenancies=made["generate"]["tenancies"])
+        env = {**os.environ, "VROEG_HOME": str(home)}
+        env.pop("DATABASE_URL", None)
+        env.pop("VROEG_DATABASE_URL", None)
+        if made["url"]:
+            env["VROEG_DATABASE_URL"] = made["url"]
+    else:
+        home = Path(tempfile.mkdtemp(prefix=f"vroeg-scale-{size}-"))
     try:
-        measure([py, "-m", "vroeg", "migrate", "-v0"], env)
-        gen = measure([py, str(HERE / "gen_scale.py"), "--tenancies", str(size), "--date",
-                       day.isoformat()], env, capture=True)
-        result["generate"] = {"seconds": gen["seconds"], "peak_mb": gen["peak_mb"],
-                              **json.loads(gen["stdout"])}
-        print(f"  generated in {gen['seconds']} s", file=sys.stderr, flush=True)
+        if generated is None:
+            env, result["generate"] = generate(size, database, kind, url, home)
         run = measure([py, "-m", "vroeg", "run", "--date", day.isoformat()], env)
         report = json.loads((home / "reports" / f"dag-{day.isoformat()}.json").read_text())
         result["run"] = {"seconds": run["seconds"], "peak_mb": run["peak_mb"],
                          "stages": report["timing_seconds"],
-                         "per_1000_tenancies_s": round(run["seconds"] * 1000 / size, 4)}
+                         "per_1000_tenancies_s": round(
+                             run["seconds"] * 1000 / result["tenancies"], 4)}
         result["report"] = {
             "charges": report["ledger"]["charges"], "matched": report["payments"]["matched"],
             "unmatched_new": report["payments"]["unmatched_new"],
@@ -173,7 +204,7 @@ def one(size: int, database: str, kind: str, url: str, keep: bool) -> dict[str, 
         result["floor"] = json.loads(fl["stdout"])
         result["ratio"] = round(run["seconds"] / max(result["floor"]["seconds"], 0.001), 1)
     finally:
-        if not keep:
+        if not keep and generated is None:
             shutil.rmtree(home, ignore_errors=True)
         else:
             result["home"] = str(home)
@@ -207,10 +238,29 @@ def main() -> None:
     ap.add_argument("--database-url", default=DEFAULT_PG,
                     help="PostgreSQL database to (re)create; its name must contain 'bench'")
     ap.add_argument("--keep", action="store_true", help="keep each VROEG_HOME")
+    ap.add_argument("--generate-only", metavar="HOME", type=Path,
+                    help="only generate (one size, database, day) into this VROEG_HOME")
+    ap.add_argument("--generated", metavar="HOME", type=Path,
+                    help="run and floor on what --generate-only left there (once: the run "
+                         "changes it)")
     args = ap.parse_args()
     results = []
     OUT.mkdir(exist_ok=True)
     store = OUT / "scale.json"
+    if args.generate_only:
+        # Generating a million tenancies takes a long time, and may share the machine;
+        # the run that is measured should not (then: --generated HOME).
+        args.generate_only.mkdir(parents=True, exist_ok=True)
+        generate(int(args.sizes), args.databases, args.days, args.database_url,
+                 args.generate_only)
+        return
+    if args.generated:
+        r = one(0, "", "first", args.database_url, False, generated=args.generated)
+        print(json.dumps({k: r[k] for k in ("run", "floor", "ratio")}), file=sys.stderr)
+        previous = json.loads(store.read_text()) if store.exists() else []
+        store.write_text(json.dumps([*previous, r], indent=2))
+        print(table([r]))
+        return
     for size in (int(s) for s in args.sizes.split(",")):
         for database in args.databases.split(","):
             for kind in args.days.split(","):
