@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import decimal
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from typing import Any, TypeVar
 
@@ -91,6 +92,26 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> in
             for chunk in chunks(params):
                 cursor.executemany(sql, chunk)
     return len(params)
+
+
+@contextmanager
+def relaxed_commits() -> Iterator[None]:
+    """Many small transactions that a rerun would redo anyway (the day's decisions, one
+    per household): on PostgreSQL they do not each wait for the WAL to reach the disk
+    (synchronous_commit off: each is still atomic, and a server crash can lose only the
+    last fraction of a second of them, which the rerun finds not done). The first commit
+    after this block waits again, and takes every earlier one to disk with it. SQLite
+    is already in WAL mode with synchronous=NORMAL (settings.py)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO ON")
 
 
 def update_rows(model: type[models.Model], objs: Sequence[Any], names: Iterable[str]) -> None:

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from vroeg.collection.apply import Applied, apply_decision
 from vroeg.collection.costs import book_collection_costs
 from vroeg.collection.snapshots import chunks, gather, load_tenancies, tenancies_to_evaluate
+from vroeg.db import relaxed_commits
 from vroeg.domain.flow import UNMATCHED_NOTE, Flow, bank_hold, decide, held
 from vroeg.portfolio.models import Tenancy
 
@@ -83,6 +84,14 @@ def evaluate(run_on: date, now: datetime, flow: Flow,
         return result
     result.evaluated = len(ids)
     result.bank_hold = bank_hold(latest_booking_day(run_on), run_on, flow) or ""
+    with relaxed_commits():
+        _decide_blocks(ids, run_on, now, flow, result)
+    result.costs_booked = 0 if result.bank_hold else book_collection_costs(run_on, flow)
+    return result
+
+
+def _decide_blocks(ids: list[int], run_on: date, now: datetime, flow: Flow,
+                   result: EvaluationResult) -> None:
     fault_after = _fault_point()
     agreement = _municipal_agreement()
     n = 0
@@ -124,8 +133,6 @@ def evaluate(run_on: date, now: datetime, flow: Flow,
                     result.waiting_for_match += 1
             if fault_after is not None and n >= fault_after:
                 os._exit(3)  # fault injection for the crash-and-resume test
-    result.costs_booked = 0 if result.bank_hold else book_collection_costs(run_on, flow)
-    return result
 
 
 def latest_booking_day(run_on: date) -> date | None:
