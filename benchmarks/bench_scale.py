@@ -9,7 +9,9 @@ memory (ru_maxrss of that process alone) and the day report's stage timings. The
 over the same ledger, the SQL floor: the core of the day's work as plain SQL (every
 tenancy's balance and, for those owing, the oldest unpaid due date, oldest debt
 first, as one GROUP BY and a window over ledger_ledgerentry; plus the count of what
-needs a decision), and the ratio run / floor.
+needs a decision), and the ratio run / floor; and the floor with the day's writes
+(WRITES_SQL: the charges, the bank entries stored, matched by reference and posted, in a
+transaction rolled back), with its ratio.
 
 Day kinds: `first` is the 1st (every tenancy's rent is charged that day, and most
 payments come in), `mid` a day in the middle of the month. Usage:
@@ -112,6 +114,62 @@ SELECT COUNT(*) FROM (
 """
 
 
+# The day's writes as plain SQL, in a transaction that is rolled back: every tenancy's
+# rent charged (INSERT ... SELECT), the day's bank entries stored again (a copy of the
+# rows the run imported: the XML parse is not SQL's work), matched by their structured
+# reference (one UPDATE ... FROM) and posted to the ledger (INSERT ... SELECT); then the
+# aggregate above. What the run does beyond this (names, IBANs, partial and combined
+# payments, signals, decisions, audit rows) has no SQL counterpart here.
+WRITES_SQL = [
+    """INSERT INTO ledger_ledgerentry (tenancy_id, kind, amount, booked_on, due_on, description,
+                                      return_reason, source_key, created_at)
+       SELECT id, 'charge', net_rent + service_costs, %(day)s, %(day)s, 'Huur', '',
+              'floor:charge:' || id, CURRENT_TIMESTAMP
+       FROM portfolio_tenancy WHERE start_on <= %(day)s""",
+    "INSERT INTO banking_banktransaction ({columns}) SELECT {copied} "
+    "FROM banking_banktransaction WHERE booked_on = %(day)s AND status <> 'new'",
+    """UPDATE banking_banktransaction SET status = 'matched', match_rule = 'reference',
+              tenancy_id = (SELECT t.id FROM portfolio_tenancy t
+                            WHERE t.payment_reference = banking_banktransaction.creditor_reference)
+       WHERE entry_key LIKE 'f:%%' AND creditor_reference <> ''""",
+    """INSERT INTO ledger_ledgerentry (tenancy_id, kind, amount, booked_on, due_on, description,
+                                      return_reason, source_key, created_at)
+       SELECT tenancy_id, 'payment', -amount, booked_on, NULL, counterparty_name, '',
+              'floor:bank:' || id, CURRENT_TIMESTAMP
+       FROM banking_banktransaction WHERE entry_key LIKE 'f:%%' AND tenancy_id IS NOT NULL""",
+]
+
+
+def floor_writes(day: date) -> dict[str, Any]:
+    """WRITES_SQL then FLOOR_SQL and DECIDE_SQL, timed, rolled back."""
+    from django.db import connection, transaction
+
+    from vroeg.banking.models import BankTransaction
+
+    fields = [f for f in BankTransaction._meta.concrete_fields if not f.primary_key]
+    names = [str(f.column) for f in fields]
+    columns = ", ".join(names)
+    # A copy of each entry, new and unmatched, under another key (same length: unique).
+    copied = ", ".join({"entry_key": "'f:' || substr(entry_key, 3)", "status": "'new'",
+                        "tenancy_id": "NULL"}.get(n, n) for n in names)
+    param: date | str = day if connection.vendor == "postgresql" else day.isoformat()
+    counts = []
+    start = time.perf_counter()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for sql in WRITES_SQL:
+                cursor.execute(sql.format(columns=columns, copied=copied), {"day": param})
+                counts.append(cursor.rowcount)
+            cursor.execute(FLOOR_SQL, {"day": param})
+            cursor.fetchall()
+            cursor.execute(DECIDE_SQL, {"day": param})
+            cursor.fetchone()
+        seconds = time.perf_counter() - start
+        transaction.set_rollback(True)
+    return {"seconds": round(seconds, 3), "charges": counts[0], "bank_entries": counts[1],
+            "matched": counts[2], "posted": counts[3]}
+
+
 def floor(day: date) -> dict[str, Any]:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vroeg.settings")
     sys.path.insert(0, str(HERE.parent))
@@ -134,7 +192,7 @@ def floor(day: date) -> dict[str, Any]:
                   and str(due) < day.isoformat())
     return {"seconds": round(seconds, 3), "balances_s": round(ledger_s, 3),
             "tenancies": len(rows), "owing": owing, "owing_past_due": overdue,
-            "needing_decision": needing}
+            "needing_decision": needing, "with_writes": floor_writes(day)}
 
 
 # --- one measurement --------------------------------------------------------------------
@@ -203,6 +261,8 @@ def one(size: int, database: str, kind: str, url: str, keep: bool,
                      capture=True)
         result["floor"] = json.loads(fl["stdout"])
         result["ratio"] = round(run["seconds"] / max(result["floor"]["seconds"], 0.001), 1)
+        result["ratio_with_writes"] = round(
+            run["seconds"] / max(result["floor"]["with_writes"]["seconds"], 0.001), 1)
     finally:
         if not keep and generated is None:
             shutil.rmtree(home, ignore_errors=True)
@@ -213,16 +273,18 @@ def one(size: int, database: str, kind: str, url: str, keep: bool,
 
 def table(results: list[dict[str, Any]]) -> str:
     lines = ["| tenancies | database | day | run s | peak MB | ingest / ledger / match / "
-             "decide / dispatch / report s | s per 1,000 | floor s | ratio |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "decide / dispatch / report s | s per 1,000 | floor s | ratio | floor with "
+             "writes s | ratio |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         st = r["run"]["stages"]
         stages = " / ".join(f"{st.get(k, 0):.1f}" for k in
                             ("ingest", "ledger", "match", "decide", "dispatch", "report"))
+        writes = r["floor"].get("with_writes", {}).get("seconds")
         lines.append(f"| {r['tenancies']:,} | {r['database']} | {r['day']} {r['date']} | "
                      f"{r['run']['seconds']:.1f} | {r['run']['peak_mb']:.0f} | {stages} | "
                      f"{r['run']['per_1000_tenancies_s']:.3f} | {r['floor']['seconds']:.2f} | "
-                     f"{r['ratio']:.1f}x |")
+                     f"{r['ratio']:.1f}x | {writes if writes is not None else '-'} | "
+                     f"{r.get('ratio_with_writes', '-')}x |")
     return "\n".join(lines)
 
 
