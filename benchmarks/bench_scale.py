@@ -114,10 +114,10 @@ SELECT COUNT(*) FROM (
 """
 
 
-# The day's writes as plain SQL, in a transaction that is rolled back: every tenancy's
-# rent charged (INSERT ... SELECT), the day's bank entries stored again (a copy of the
+# The day's writes as plain SQL, in a transaction that is rolled back: the rent due that
+# day charged (INSERT ... SELECT), the day's bank entries stored again (a copy of the
 # rows the run imported: the XML parse is not SQL's work), matched by their structured
-# reference (one UPDATE ... FROM) and posted to the ledger (INSERT ... SELECT); then the
+# reference (one UPDATE) and posted to the ledger (INSERT ... SELECT); then the
 # aggregate above. What the run does beyond this (names, IBANs, partial and combined
 # payments, signals, decisions, audit rows) has no SQL counterpart here.
 WRITES_SQL = [
@@ -125,7 +125,8 @@ WRITES_SQL = [
                                       return_reason, source_key, created_at)
        SELECT id, 'charge', net_rent + service_costs, %(day)s, %(day)s, 'Huur', '',
               'floor:charge:' || id, CURRENT_TIMESTAMP
-       FROM portfolio_tenancy WHERE start_on <= %(day)s""",
+       FROM portfolio_tenancy WHERE start_on <= %(day)s AND due_day = %(dom)s
+                                AND (end_on IS NULL OR end_on >= %(day)s)""",
     "INSERT INTO banking_banktransaction ({columns}) SELECT {copied} "
     "FROM banking_banktransaction WHERE booked_on = %(day)s AND status <> 'new'",
     """UPDATE banking_banktransaction SET status = 'matched', match_rule = 'reference',
@@ -158,7 +159,8 @@ def floor_writes(day: date) -> dict[str, Any]:
     with transaction.atomic():
         with connection.cursor() as cursor:
             for sql in WRITES_SQL:
-                cursor.execute(sql.format(columns=columns, copied=copied), {"day": param})
+                cursor.execute(sql.format(columns=columns, copied=copied),
+                               {"day": param, "dom": day.day})
                 counts.append(cursor.rowcount)
             cursor.execute(FLOOR_SQL, {"day": param})
             cursor.fetchall()
