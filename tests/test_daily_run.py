@@ -97,17 +97,15 @@ def test_a_month_of_runs(portfolio):
     # T1 and T5 paid on time: no case, no message.
     assert not Case.objects.filter(tenancy__code__in=["OVK-00001", "OVK-00005"]).exists()
 
-    # T2 never paid (first time late): the ladder, spaced, by SMS as preferred, the
-    # arrangement offer with its link, a call, then the written reminder by letter.
+    # T2 never paid (first time late): the ladder, spaced, by SMS as preferred: the
+    # friendly reminder, a person calls (late for the first time: what happened?), the
+    # second reminder, the arrangement offer with its link, the call after it.
     assert steps_of("OVK-00002") == [
-        ("2026-11-06", "reminder_friendly:sms"), ("2026-11-13", "reminder_second:sms"),
-        ("2026-11-20", "arrangement_offer:sms"), ("2026-11-30", "written_reminder:letter")]
-    assert Case.objects.get(tenancy__code="OVK-00002").state == "written_reminder"
-    call = Task.objects.get(tenancy__code="OVK-00002")
-    assert call.kind == "call" and call.created_on == D(2026, 11, 25)
-    letter = Message.objects.get(tenancy__code="OVK-00002", channel="letter")
-    assert letter.status == Message.Status.SENT
-    assert (portfolio / letter.delivery_ref).is_file()
+        ("2026-11-06", "reminder_friendly:sms"), ("2026-11-16", "reminder_second:sms"),
+        ("2026-11-21", "arrangement_offer:sms")]
+    calls = Task.objects.filter(tenancy__code="OVK-00002").order_by("created_on")
+    assert [(t.kind, t.created_on) for t in calls] == [("call", D(2026, 11, 11)),
+                                                       ("call", D(2026, 11, 26))]
 
     # T3 paid on 9 Nov with the reference typed in the text: case closed that day.
     case3 = Case.objects.get(tenancy__code="OVK-00003")
@@ -133,6 +131,14 @@ def test_a_month_of_runs(portfolio):
     assert not Message.objects.filter(status=Message.Status.PENDING).exists()
     assert len(list((portfolio / "outbox" / "sms").glob("*.json"))) == 3
 
+    # 1 December: T2's written reminder, by letter.
+    run(D(2026, 12, 1))
+    assert Case.objects.get(tenancy__code="OVK-00002").state == "written_reminder"
+    letter = Message.objects.get(tenancy__code="OVK-00002", channel="letter")
+    assert letter.step == "written_reminder" and letter.decided_on == D(2026, 12, 1)
+    assert letter.status == Message.Status.SENT
+    assert (portfolio / letter.delivery_ref).is_file()
+
 
 def test_same_date_twice_changes_nothing(portfolio):
     run(D(2026, 10, 31))
@@ -147,18 +153,18 @@ def test_same_date_twice_changes_nothing(portfolio):
                       Task.objects.count(), Case.objects.count(), Signal.objects.count())
 
 
-# T2 (first time late): reminders, a call, the arrangement offer, the written reminder.
-# T4 (direct debit returned): the call comes before the second reminder.
+# T2 (first time late): a reminder, an early call, a reminder, the arrangement offer, a
+# call. T4 (direct debit returned): the call comes before the second reminder.
 EXPECTED_MESSAGES = sorted([
     ("OVK-00002", "reminder_friendly", D(2026, 11, 6)),
-    ("OVK-00002", "reminder_second", D(2026, 11, 13)),
-    ("OVK-00002", "arrangement_offer", D(2026, 11, 20)),
-    ("OVK-00002", "written_reminder", D(2026, 11, 30)),
+    ("OVK-00002", "reminder_second", D(2026, 11, 16)),
+    ("OVK-00002", "arrangement_offer", D(2026, 11, 21)),
     ("OVK-00003", "reminder_friendly", D(2026, 11, 6)),
     ("OVK-00004", "reminder_friendly", D(2026, 11, 6)),
     ("OVK-00004", "reminder_second", D(2026, 11, 18)),
 ])
-EXPECTED_TASKS = [("OVK-00002", "call", D(2026, 11, 25)), ("OVK-00004", "call", D(2026, 11, 13))]
+EXPECTED_TASKS = [("OVK-00002", "call", D(2026, 11, 11)), ("OVK-00002", "call", D(2026, 11, 26)),
+                  ("OVK-00004", "call", D(2026, 11, 13))]
 
 
 def schedule() -> tuple[list, list]:
@@ -237,9 +243,11 @@ def test_a_pause_stops_the_steps_but_not_the_case(portfolio):
                          reason="schuldhulptraject / in debt help", starts_on=D(2026, 11, 1),
                          ends_on=D(2026, 11, 20), set_by="staff:test")
     run(D(2026, 11, 30))
-    # Paused until the 20th; afterwards the ladder starts where it stood: the first step.
-    assert steps_of("OVK-00002") == [("2026-11-21", "reminder_friendly:sms"),
-                                     ("2026-11-26", "reminder_second:sms")]
+    # Paused until the 20th; afterwards the ladder starts where it stood: the first step,
+    # then the early call.
+    assert steps_of("OVK-00002") == [("2026-11-21", "reminder_friendly:sms")]
+    assert list(Task.objects.filter(tenancy__code="OVK-00002").values_list(
+        "kind", "created_on")) == [("call", D(2026, 11, 26))]
     assert Case.objects.get(tenancy__code="OVK-00002").opened_on == D(2026, 11, 2)
 
 
@@ -308,7 +316,7 @@ def test_replay_to_today_sends_each_day_on_its_own_date(portfolio):
     sent = dict(Message.objects.filter(tenancy__code="OVK-00002").values_list("step",
                                                                               "sent_at"))
     assert sent["reminder_friendly"].astimezone(AMSTERDAM).date() == D(2026, 11, 6)
-    assert sent["written_reminder"].astimezone(AMSTERDAM).date() == D(2026, 11, 30)
+    assert sent["written_reminder"].astimezone(AMSTERDAM).date() == D(2026, 12, 1)
 
 
 def test_no_new_steps_while_the_bank_statements_are_behind(vroeg_home):

@@ -44,6 +44,10 @@ def never_pays(vroeg_home):
     return vroeg_home
 
 
+def first_call(code: str) -> Task:
+    return Task.objects.filter(tenancy__code=code, kind="call").order_by("created_on")[0]
+
+
 def steps(code: str) -> list[tuple[str, str]]:
     case = Case.objects.get(tenancy__code=code)
     return [(s.taken_on.isoformat(), s.step) for s in case.steps.order_by("taken_on", "id")]
@@ -51,19 +55,21 @@ def steps(code: str) -> list[tuple[str, str]]:
 
 def test_the_ladder_to_a_handover_proposal(never_pays):
     run(D(2026, 7, 27))
-    call = Task.objects.get(tenancy__code="OVK-00001", kind="call")
-    assert call.created_on == D(2026, 7, 25)  # after the arrangement offer and its link
-    complete_task(call, outcome="no_answer", actor="staff:anna", on=D(2026, 7, 27),
+    calls = Task.objects.filter(tenancy__code="OVK-00001", kind="call").order_by("created_on")
+    # Late for the first time: a call a few days after the first reminder; another one
+    # after the arrangement offer and its link.
+    assert [c.created_on for c in calls] == [D(2026, 7, 11), D(2026, 7, 26)]
+    complete_task(calls[0], outcome="no_answer", actor="staff:anna", on=D(2026, 7, 27),
                   note="twee keer gebeld")
     run(D(2026, 10, 14))
 
     assert steps("OVK-00001") == [
-        ("2026-07-06", "reminder_friendly"), ("2026-07-13", "reminder_second"),
-        ("2026-07-20", "arrangement_offer"), ("2026-07-25", "call"),
-        ("2026-07-30", "written_reminder"),
-        ("2026-08-13", "municipal_signal"),  # 14 days after the written reminder
-        ("2026-08-18", "fourteen_day_letter"), ("2026-08-30", "call_before_handover"),
-        ("2026-10-13", "handover_proposal"),  # 2 months after the signal
+        ("2026-07-06", "reminder_friendly"), ("2026-07-11", "call_early"),
+        ("2026-07-16", "reminder_second"), ("2026-07-21", "arrangement_offer"),
+        ("2026-07-26", "call"), ("2026-07-31", "written_reminder"),
+        ("2026-08-14", "municipal_signal"),  # 14 days after the written reminder
+        ("2026-08-19", "fourteen_day_letter"), ("2026-08-30", "call_before_handover"),
+        ("2026-10-14", "handover_proposal"),  # 2 months after the signal
     ]
     case = Case.objects.get(tenancy__code="OVK-00001")
     assert case.state == "handover_proposed"
@@ -75,7 +81,7 @@ def test_the_ladder_to_a_handover_proposal(never_pays):
 
     # The signal went out with all four preconditions on record, and its proof exists.
     signal = MunicipalSignal.objects.get(case=case)
-    assert (signal.status, signal.sent_on, signal.municipality) == ("sent", D(2026, 8, 13),
+    assert (signal.status, signal.sent_on, signal.municipality) == ("sent", D(2026, 8, 14),
                                                                     "Utrecht")
     kinds = set(Evidence.objects.filter(case=case).values_list("kind", flat=True))
     assert kinds >= {"contact_attempt", "debt_help_referral", "written_reminder",
@@ -84,15 +90,15 @@ def test_the_ladder_to_a_handover_proposal(never_pays):
                            capture_output=True, text=True, check=True).stdout
     assert "Utrecht" in proof and "twee keer gebeld" in proof
 
-    # The 14-day letter: by post, with the deadline (sent Tue 18 Aug, received Thu 20 Aug,
-    # 14 days: Thu 3 Sep) and the exact costs over the principal of two months' rent.
+    # The 14-day letter: by post, with the deadline (sent Wed 19 Aug, received Fri 21 Aug,
+    # 14 days: Fri 4 Sep) and the exact costs over the principal of two months' rent.
     letter = Message.objects.get(case=case, step="fourteen_day_letter")
     assert letter.channel == "letter" and letter.status == Message.Status.SENT
     text = subprocess.run(["pdftotext", str(never_pays / letter.delivery_ref), "-"],
                           capture_output=True, text=True, check=True).stdout
-    assert "3 september 2026" in text and "€ 1.400,00" in text
+    assert "4 september 2026" in text and "€ 1.400,00" in text
     assert "€ 210,00" in text  # 15% of 1,400.00 (WIK), no VAT
-    assert letter.context["deadline"] == "2026-09-03"
+    assert letter.context["deadline"] == "2026-09-04"
 
     # The proposal waits for a person, with a task for the team lead.
     proposal = HandoverProposal.objects.get(case=case)
@@ -105,14 +111,14 @@ def test_the_ladder_to_a_handover_proposal(never_pays):
 
     # Tenancy 2 had no contact attempt on record: the signal waits, and so does the rest.
     waiting = steps("OVK-00002")
-    assert waiting[-1] == ("2026-07-30", "written_reminder")
+    assert waiting[-1] == ("2026-07-31", "written_reminder")
     assert not MunicipalSignal.objects.filter(tenancy__code="OVK-00002").exists()
 
 
 def test_an_objection_skips_the_signal_but_not_the_letter(never_pays):
     run(D(2026, 7, 27))
-    complete_task(Task.objects.get(tenancy__code="OVK-00001", kind="call"),
-                  outcome="reached", actor="staff:anna", on=D(2026, 7, 27))
+    complete_task(first_call("OVK-00001"), outcome="reached", actor="staff:anna",
+                  on=D(2026, 7, 27))
     run(D(2026, 8, 2))
     case = Case.objects.get(tenancy__code="OVK-00001")
     record_objection(case, on=D(2026, 8, 3), actor="staff:anna",
@@ -134,15 +140,15 @@ def test_a_landlord_that_charges_costs_books_them_the_day_after_the_deadline(nev
                                  "charge_collection_costs: true"), "utf-8")
     settings.VROEG_FLOW_FILE = str(mine)
     run(D(2026, 7, 27))
-    complete_task(Task.objects.get(tenancy__code="OVK-00001", kind="call"),
-                  outcome="no_answer", actor="staff:anna", on=D(2026, 7, 27))
-    run(D(2026, 9, 3))
+    complete_task(first_call("OVK-00001"), outcome="no_answer", actor="staff:anna",
+                  on=D(2026, 7, 27))
+    run(D(2026, 9, 4))
     assert not LedgerEntry.objects.filter(kind="costs").exists()  # the deadline itself
-    assert run(D(2026, 9, 4))["ledger"]["collection_costs"] == 1
+    assert run(D(2026, 9, 5))["ledger"]["collection_costs"] == 1
     costs = LedgerEntry.objects.get(kind="costs")
     assert (costs.tenancy.code, costs.amount, costs.booked_on) == ("OVK-00001",
                                                                   Decimal("210.00"),
-                                                                  D(2026, 9, 4))
+                                                                  D(2026, 9, 5))
     run(D(2026, 9, 30))
     assert LedgerEntry.objects.filter(kind="costs").count() == 1  # once per case
 
@@ -163,7 +169,7 @@ def test_a_fourteen_day_letter_sent_late_counts_its_term_from_the_day_it_goes_ou
 
 def test_a_wrong_number_is_not_an_attempt_at_contact(never_pays):
     run(D(2026, 7, 27))
-    calls = Task.objects.filter(kind="call").order_by("tenancy__code")
+    calls = Task.objects.filter(kind="call", created_on=D(2026, 7, 11)).order_by("tenancy__code")
     complete_task(calls[0], outcome="wrong_number", actor="staff:anna", on=D(2026, 7, 27))
     complete_task(calls[1], outcome="voicemail", actor="staff:anna", on=D(2026, 7, 27))
     attempts = Evidence.objects.filter(kind="contact_attempt")

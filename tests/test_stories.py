@@ -72,11 +72,11 @@ STORIES = {
         Income shock: behind, an arrangement agreed on the phone, every instalment paid
         tenancy beginsaldo_datum=2026-05-31
         2026-06-06  expect reminder_friendly
-        2026-06-20  expect arrangement_offer
-        2026-06-25  expect call
-        2026-06-25  staff call arrangement
-        2026-06-26  staff arrangement 4 from 2026-07-15
-        2026-06-26  expect state arrangement
+        2026-06-11  expect call_early
+        2026-06-11  expect task call
+        2026-06-12  staff call arrangement
+        2026-06-12  staff arrangement 4 from 2026-07-15
+        2026-06-12  expect state arrangement
         2026-07-01  pays 700
         2026-07-15  pays 175
         2026-08-01  pays 700
@@ -88,18 +88,19 @@ STORIES = {
         2026-10-15  expect closed
         2026-10-15  expect balance 0
         2026-10-15  expect arrangement completed
-        steps: reminder_friendly, reminder_second, arrangement_offer, call
+        steps: reminder_friendly, call_early
     """,
     "arrangement_broken_twice": """
         Arrangement broken twice: a call after the first miss, then a new 14-day letter
         tenancy beginsaldo_datum=2026-05-31
-        2026-06-25  staff call arrangement
-        2026-06-26  staff arrangement 4 from 2026-07-15
+        2026-06-12  staff call arrangement
+        2026-06-12  staff arrangement 4 from 2026-07-15
         2026-07-01  pays 700
         2026-07-15  pays 175
         2026-08-03  pays 700
         2026-08-21  expect arrangement_missed
         2026-08-21  expect task arrangement_call
+        2026-08-26  expect skipped arrangement_offer
         2026-09-01  pays 700
         2026-09-21  expect arrangement_broken_letter
         2026-09-21  expect arrangement broken
@@ -108,41 +109,42 @@ STORIES = {
         2026-10-21  expect nothing
         2026-11-02  pays 700
         2026-11-20  expect open
-        steps: reminder_friendly, reminder_second, arrangement_offer, call, arrangement_missed, written_reminder, arrangement_broken_letter, municipal_signal
+        steps: reminder_friendly, call_early, arrangement_missed, reminder_second, call, written_reminder, arrangement_broken_letter, municipal_signal
     """,
     "never_pays_handover_approved": """
         Never pays: every step of the ladder, then a hand-over a person approves
         tenancy beginsaldo_datum=2026-05-31 eenheid_plaats=Utrecht
-        2026-06-25  expect call
-        2026-06-26  staff call no_answer
-        2026-06-30  expect written_reminder
-        2026-06-30  expect letter to Teststraat
-        2026-07-14  expect municipal_signal
-        2026-07-14  expect municipal signal
-        2026-07-19  expect fourteen_day_letter
+        2026-06-11  expect call_early
+        2026-06-12  staff call no_answer
+        2026-06-26  expect call
+        2026-07-01  expect written_reminder
+        2026-07-01  expect letter to Teststraat
+        2026-07-15  expect municipal_signal
+        2026-07-15  expect municipal signal
+        2026-07-20  expect fourteen_day_letter
         2026-07-31  expect call_before_handover
-        2026-09-14  expect handover_proposal
-        2026-09-15  staff approves handover
-        2026-09-15  expect state handed_over
-        steps: reminder_friendly, reminder_second, arrangement_offer, call, written_reminder, municipal_signal, fourteen_day_letter, call_before_handover, handover_proposal
+        2026-09-15  expect handover_proposal
+        2026-09-16  staff approves handover
+        2026-09-16  expect state handed_over
+        steps: reminder_friendly, call_early, reminder_second, arrangement_offer, call, written_reminder, municipal_signal, fourteen_day_letter, call_before_handover, handover_proposal
     """,
     "objects_to_the_signal": """
         Objects to the municipal signal: no signal goes, the 14-day letter still comes
         tenancy beginsaldo_datum=2026-05-31 eenheid_plaats=Utrecht
-        2026-06-26  staff call no_answer
-        2026-06-30  expect written_reminder
-        2026-07-01  tenant objects
-        2026-07-14  expect skipped municipal_signal
-        2026-07-14  expect no municipal signal
-        2026-07-19  expect fourteen_day_letter
+        2026-06-12  staff call no_answer
+        2026-07-01  expect written_reminder
+        2026-07-02  tenant objects
+        2026-07-15  expect skipped municipal_signal
+        2026-07-15  expect no municipal signal
+        2026-07-20  expect fourteen_day_letter
         2026-08-10  expect no municipal signal
     """,
     "in_debt_help": """
         In debt help: no steps while the current rent is paid; a month without it is checked
         tenancy beginsaldo_datum=2026-05-31
-        2026-06-25  staff call debt_help
-        2026-06-26  staff pause debt_help "Schuldhulp Amsterdam"
-        2026-06-26  expect state debt_help
+        2026-06-12  staff call debt_help
+        2026-06-13  staff pause debt_help "Schuldhulp Amsterdam"
+        2026-06-13  expect state debt_help
         2026-07-01  pays 700
         2026-08-03  pays 700
         2026-09-01  expect nothing
@@ -151,17 +153,17 @@ STORIES = {
         2026-10-04  expect task debt_help_check
         2026-11-02  pays 700
         2026-11-30  expect open
-        steps: reminder_friendly, reminder_second, arrangement_offer, call, debt_help_rent_missed:2026-09
+        steps: reminder_friendly, call_early, debt_help_rent_missed:2026-09
     """,
     "moved_out_with_debt": """
         Moved out with debt: no more rent, the letters follow to the new address
         tenancy beginsaldo_datum=2026-05-31
         2026-06-10  erp einddatum=2026-06-30 post_straat=Nieuwstraat post_huisnummer=8 post_postcode=3511AB post_plaats=Utrecht
-        2026-06-26  staff call no_answer
-        2026-06-30  expect written_reminder
-        2026-06-30  expect letter to Nieuwstraat
-        2026-07-19  expect fourteen_day_letter
-        2026-07-19  expect letter to Nieuwstraat
+        2026-06-12  staff call no_answer
+        2026-07-01  expect written_reminder
+        2026-07-01  expect letter to Nieuwstraat
+        2026-07-20  expect fourteen_day_letter
+        2026-07-20  expect letter to Nieuwstraat
         2026-10-20  expect balance 700
         2026-10-20  expect no handover_proposal
     """,
@@ -173,7 +175,7 @@ STORIES = {
         2026-10-20  expect nothing
         2026-11-16  pays 2100
         2026-11-16  expect closed
-        steps: reminder_friendly, reminder_second
+        steps: reminder_friendly, call_early
     """,
     "disputes_a_charge": """
         Disputes the service costs: a pause while it is checked, a correction, pays the rest
@@ -232,14 +234,14 @@ STORIES = {
     "pays_after_the_14_day_letter": """
         Pays everything after the 14-day letter: no costs, the case closes
         tenancy beginsaldo_datum=2026-05-31
-        2026-06-26  staff call no_answer
-        2026-07-19  expect fourteen_day_letter
+        2026-06-12  staff call no_answer
+        2026-07-20  expect fourteen_day_letter
         2026-07-25  pays 1400
         2026-07-25  expect closed
         2026-07-25  expect balance 0
         2026-08-01  pays 700
         2026-08-05  expect balance 0
-        steps: reminder_friendly, reminder_second, arrangement_offer, call, written_reminder, municipal_signal, fourteen_day_letter
+        steps: reminder_friendly, call_early, reminder_second, arrangement_offer, call, written_reminder, municipal_signal, fourteen_day_letter
     """,
 }
 

@@ -97,6 +97,32 @@ def test_steps_in_order_with_spacing():
     assert ids(d) == ["call"] and d.steps[0].step.action == "task"
 
 
+def test_late_for_the_first_time_a_person_calls_after_the_first_reminder():
+    first = tenancy(12, case=case({"reminder_friendly": 5}), prior_cases_12m=0)
+    d = decide(FLOW, household(first), TODAY)
+    assert ids(d) == ["call_early"] and d.steps[0].step.task_kind == "call"
+    assert d.segments == ((1, "first_time"),)
+    # Someone late before (standard segment): the second reminder, no early call.
+    d = decide(FLOW, household(replace(first, prior_cases_12m=1)), TODAY)
+    assert ids(d) == ["reminder_second"]
+    # Not before the income is in: payday the 25th, two days after it.
+    d = decide(FLOW, household(replace(first, payday=25)), TODAY)
+    assert d.steps == ()
+
+
+def test_a_missed_instalment_skips_the_arrangement_offer():
+    taken = {"reminder_friendly": 30, "call_early": 25, "reminder_second": 10}
+    d = decide(FLOW, household(tenancy(40, case=case(taken), arrangement="broken",
+                                       prior_cases_12m=0)), TODAY)
+    skipped = [s for s in d.steps if s.kind == SKIP]
+    assert [s.step.id for s in skipped] == ["arrangement_offer"]
+    assert "arrangement is running" in skipped[0].reason
+    assert "call" in ids(d)  # the ladder goes on
+    # Without a running arrangement the offer is made.
+    d = decide(FLOW, household(tenancy(40, case=case(taken), prior_cases_12m=0)), TODAY)
+    assert ids(d) == ["arrangement_offer"]
+
+
 def test_segments_first_match_wins():
     def segment(**kw) -> str:
         t = tenancy(5, **{k: v for k, v in kw.items() if k != "hh"})

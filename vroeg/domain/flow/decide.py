@@ -50,7 +50,7 @@ from vroeg.domain.legal.gates import EscalationFacts, handover_gate
 from vroeg.domain.legal.wgs import SignalEvidence, signal_eligibility
 
 TAKE = "take"
-SKIP = "skip"  # a step the law rules out for this case (the tenant objected): passed over
+SKIP = "skip"  # a step ruled out for this case (an objection, a running arrangement)
 
 # A communication's weight when one must win: the heavier letter goes out.
 _WEIGHT = {MESSAGE: 1, ARRANGEMENT_OFFER: 2, FOURTEEN_DAY_LETTER: 3}
@@ -221,6 +221,10 @@ def _gate_for(flow: Flow, h: HouseholdSnapshot, t: TenancySnapshot, step: Step,
         return _signal_gate(flow, h, t, today)
     if step.action == HANDOVER_PROPOSAL:
         return _handover_gate(t, h, today)
+    if step.action == ARRANGEMENT_OFFER and t.arrangement is not None:
+        # An instalment was missed but the arrangement still runs (it ends on the second
+        # miss): offering another one would contradict it.
+        return SKIP, ("er loopt al een betalingsregeling / an arrangement is running",)
     return TAKE, ()
 
 
