@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -76,10 +76,9 @@ def _blocks(ids: list[int]) -> Iterator[list[int]]:
         yield block
 
 
-def evaluate(run_on: date, now: datetime, flow: Flow,
-             touched: Iterable[int] = ()) -> EvaluationResult:
+def evaluate(run_on: date, now: datetime, flow: Flow) -> EvaluationResult:
     result = EvaluationResult()
-    ids = sorted(tenancies_to_evaluate(run_on, touched))
+    ids = sorted(tenancies_to_evaluate(run_on))
     if not ids:
         return result
     result.evaluated = len(ids)

@@ -41,14 +41,14 @@ def chunks(ids: list[int], size: int = CHUNK) -> Iterator[list[int]]:
         yield ids[i:i + size]
 
 
-def tenancies_to_evaluate(run_on: date, touched: Iterable[int] = ()) -> set[int]:
+def tenancies_to_evaluate(run_on: date) -> set[int]:
     """With arrears past due, an open case, a payment reversed today or in debt help:
     the rest has nothing to decide. Without arrears past due and without a case no step
     can be taken, and every signal (a missed or partly paid month, late again, a
     drifting payday) needs a month unpaid past its due date; an ERP event such as
     benefit stopped is first seen, and answered, once the tenancy is in arrears. So the
     1st's charges and the rent paid on time, most of the day's ledger, are not
-    gathered. `touched`: tenancies a caller wants decided as well."""
+    gathered."""
     ids = set(past_due_balances(run_on))
     ids.update(Case.objects.filter(status=Case.Status.OPEN).values_list("tenancy_id", flat=True))
     ids.update(LedgerEntry.objects.filter(booked_on=run_on, kind=EntryKind.REVERSAL)
@@ -59,7 +59,6 @@ def tenancies_to_evaluate(run_on: date, touched: Iterable[int] = ()) -> set[int]
     ids.update(t for t in helped.values_list("tenancy_id", flat=True) if t is not None)
     ids.update(Tenancy.objects.filter(household_id__in=helped.filter(
         household_id__isnull=False).values("household_id")).values_list("pk", flat=True))
-    ids.update(touched)
     return ids
 
 
