@@ -180,7 +180,7 @@ def test_dossier_pdf_csv_and_vera_json(case, vroeg_home):
     folder = build_dossier(p)
     assert folder == vroeg_home / "outbox" / "handover" / str(p.pk)
     assert sorted(f.name for f in folder.iterdir()) == [
-        "dossier.pdf", "externe-incasso.json", "ledger.csv"]  # no .part left behind
+        "dossier.pdf", "externe-incasso.json", "ledger.csv"]  # no temporary file left behind
     p.refresh_from_db()
     assert p.dossier_folder == f"outbox/handover/{p.pk}"
 

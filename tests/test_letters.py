@@ -447,3 +447,17 @@ def test_the_run_stores_the_staff_texts_with_the_message(vroeg_home, transaction
     assert msg.context["staff_texts"] == {"closing": "Wij zijn op {{ corp.street }} te vinden."}
     assert "Wij zijn op Stationsplein 1 te vinden." in msg.body_text
     json.dumps(msg.context)  # still plain JSON
+
+
+def test_font_subsetting_check_warns_without_harfbuzz_subset(monkeypatch):
+    """messaging.W002: on this machine (as in .ci/run) HarfBuzz-Subset is there and
+    the check is quiet; without it `vroeg check` names the Debian package."""
+    from weasyprint.text import ffi
+
+    from vroeg.messaging.apps import check_font_subsetting
+
+    assert check_font_subsetting() == []
+    monkeypatch.setattr(ffi, "harfbuzz_subset", None)
+    [found] = check_font_subsetting()
+    assert found.id == "messaging.W002"
+    assert "libharfbuzz-subset0" in found.hint

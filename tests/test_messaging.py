@@ -551,3 +551,68 @@ def test_base_context_from_the_orm(household, tenancy):
     assert "€ 652,40" in r.text and "9999 ZZ" in r.text
     with pytest.raises(RenderError, match="unknown message template"):
         render("../secrets", "email", "nl", ctx)
+
+
+def test_letters_written_side_by_side_are_the_letters_written_one_by_one(
+        vroeg_home, make_message, settings, monkeypatch):
+    """VROEG_LETTER_WORKERS=2: a batch of letters is written in two worker processes.
+    The dispatcher's own writer is broken here, so every letter that is sent was
+    written by a worker; their text is the text of the same letters written one by
+    one in the dispatcher."""
+    from vroeg.messaging.channels import PdfWriter
+    from vroeg.messaging.pdf import MIN_PARALLEL
+
+    n = MIN_PARALLEL + 2
+    letters = [make_message("letter", "written_reminder", language=("en" if i % 3 else "nl"),
+                            key=f"msg:{i}:written") for i in range(n)]
+    make_message("email")
+
+    def broken(self, html, target):
+        raise OSError("the dispatcher's own writer is not used")
+
+    settings.VROEG_LETTER_WORKERS = 2
+    with monkeypatch.context() as m:
+        m.setattr(PdfWriter, "write", broken)
+        result = dispatch_pending(NOW)
+    assert result.sent == {"letter": n, "email": 1} and result.failed == 0
+    texts = {}
+    for msg in letters:
+        msg.refresh_from_db()
+        assert msg.status == Message.Status.SENT
+        texts[msg.pk] = _pdftotext(vroeg_home / msg.delivery_ref)
+    assert not [p for p in (vroeg_home / "outbox").rglob(".*.tmp")]
+
+    settings.VROEG_LETTER_WORKERS = 1
+    Message.objects.filter(pk__in=texts).update(status=Message.Status.PENDING, sent_at=None,
+                                                delivery_ref="")
+    for msg in letters:
+        (vroeg_home / msg.delivery_ref).unlink()
+    assert dispatch_pending(NOW).sent == {"letter": n}
+    for msg in letters:
+        msg.refresh_from_db()
+        assert _pdftotext(vroeg_home / msg.delivery_ref) == texts[msg.pk]
+    assert "Page 1 of" in texts[letters[1].pk] and "Pagina 1 van" in texts[letters[0].pk]
+
+
+def test_pdf_pool_reports_each_job_that_failed(tmp_path):
+    """A job a worker cannot write comes back as its error (the dispatcher then writes
+    it itself and records the error); the others are written; a small batch is left
+    to the caller without starting workers."""
+    from vroeg.messaging.pdf import MIN_PARALLEL, NotParallel, PdfPool
+    from vroeg.messaging.render import LETTER_CSS, TEMPLATE_ROOT
+
+    (tmp_path / "not-a-folder").write_text("x")
+    jobs = [(f"<p>brief {i}</p>", tmp_path / "out" / f"{i}.pdf") for i in range(MIN_PARALLEL)]
+    jobs[3] = (jobs[3][0], tmp_path / "not-a-folder" / "3.pdf")
+    pool = PdfPool(LETTER_CSS, TEMPLATE_ROOT, workers=2)
+    try:
+        small = pool.write_many(jobs[:MIN_PARALLEL - 1])
+        assert all(isinstance(e, NotParallel) for e in small) and pool._pool is None
+        done = pool.write_many(jobs)
+    finally:
+        pool.close()
+    assert [i for i, e in enumerate(done) if e is not None] == [3]
+    assert isinstance(done[3], OSError)
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == sorted(f"{i}.pdf" for i in range(MIN_PARALLEL) if i != 3)
+    assert all((tmp_path / "out" / n).read_bytes().startswith(b"%PDF") for n in written)

@@ -1,3 +1,4 @@
 from vroeg.cli import main
 
-main()
+if __name__ == "__main__":  # not again in a spawned worker process
+    main()

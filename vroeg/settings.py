@@ -163,6 +163,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("VROEG_MAIL_FROM", "huurincasso@woonstad.exa
 VROEG_BOUNCE_MAILDIR = os.environ.get("VROEG_BOUNCE_MAILDIR", "")
 # Letters per print-batch PDF (a bigger day comes in parts, one manifest).
 VROEG_PRINT_BATCH_LETTERS = int(os.environ.get("VROEG_PRINT_BATCH_LETTERS", "1000"))
+# Processes that write the day's PDF letters side by side (0: one per core; 1: none,
+# the dispatcher writes them itself).
+VROEG_LETTER_WORKERS = int(os.environ.get("VROEG_LETTER_WORKERS", "0"))
 # Replies go here (default: the corporation's email address).
 VROEG_MAIL_REPLY_TO = os.environ.get("VROEG_MAIL_REPLY_TO", "")
 # Dispatch: how often and when a failed send is tried again (minutes), before the next

@@ -46,8 +46,6 @@ import contextlib
 import csv
 import io
 import json
-import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -65,6 +63,7 @@ from vroeg.handover.models import HandoverProposal
 from vroeg.home import outbox
 from vroeg.ledger.models import LedgerEntry
 from vroeg.messaging.models import Message
+from vroeg.messaging.pdf import atomic_write
 from vroeg.messaging.render import format_money, format_number, format_postcode
 from vroeg.portfolio.models import Household, Tenancy
 
@@ -154,18 +153,8 @@ def relative(path: Path) -> str:
         return str(path)
 
 
-def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """`write` fills ``<name>.part``; flushed to disk, then renamed into place."""
-    part = path.with_name(f"{path.name}.part")
-    try:
-        write(part)
-        with open(part, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(part, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            part.unlink()
-        raise
+# Written atomically (messaging/pdf.py): a crash leaves the old file or none.
+write_atomic = atomic_write
 
 
 def _write_if_changed(path: Path, data: bytes) -> None:

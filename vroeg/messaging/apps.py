@@ -14,6 +14,7 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         checks.register(check_message_templates, checks.Tags.templates)
+        checks.register(check_font_subsetting)
 
 
 HINT = ("Herstel het sjabloon in vroeg/messaging/templates/messages/ of de instelling / fix "
@@ -36,3 +37,21 @@ def check_message_templates(app_configs: Any = None, **kwargs: Any) -> list[chec
         else:
             out.append(checks.Error(problem, id="messaging.E001", hint=HINT))
     return out
+
+
+FONT_HINT = ("Installeer HarfBuzz-Subset / install HarfBuzz-Subset: apt-get install "
+             "libharfbuzz-subset0 (Debian, Ubuntu)")
+
+
+def check_font_subsetting(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """messaging.W002: WeasyPrint finds no HarfBuzz-Subset library and subsets each
+    letter's fonts with fontTools instead: the letters come out the same, about 3.5x
+    slower (measured 4.7 against 16.7 letters a second), and fontTools support ends in
+    a later WeasyPrint."""
+    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
+
+    if harfbuzz_subset is not None and harfbuzz.hb_version_atleast(4, 1, 0):
+        return []
+    return [checks.Warning(
+        "Brieven worden traag gemaakt: HarfBuzz-Subset ontbreekt / letters are slow to "
+        "make: HarfBuzz-Subset (4.1 or later) is missing", id="messaging.W002", hint=FONT_HINT)]

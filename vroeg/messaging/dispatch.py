@@ -342,6 +342,7 @@ def dispatch_pending(
         down: set[str] = set() if in_send_window(now) else set(LIVE_CHANNELS)
         for batch in _chunks(ids, BATCH):
             rows = Message.objects.in_bulk(batch)
+            todo: list[Message] = []
             for pk in batch:
                 message = rows.get(pk)
                 if message is None or message.status != Message.Status.PENDING:
@@ -351,24 +352,60 @@ def dispatch_pending(
                     _record_cancelled(message, reason)
                     result.cancelled += 1
                     continue
-                if message.channel in down:
+                todo.append(message)
+            prepared = _prepare_letters(todo, now, channels, down, result)
+            for message in todo:
+                if message.channel in down:  # also when it went down during this batch
                     result.deferred += 1
                     continue
                 if not _claim(message, now):
                     continue
-                _send_one(message, now, channels, result, down)
+                _send_one(message, now, channels, result, down, prepared.get(message.pk))
     return result
 
 
+Prepared = tuple[dict[str, Any], Rendered]
+
+
+def _prepare_letters(messages: list[Message], now: dt.datetime, channels: Channels,
+                     down: set[str], result: DispatchResult) -> dict[int, Prepared]:
+    """Render the batch's letters and let the letter channel write their PDFs side by
+    side (the slow part: about 0.1 s a letter); each is then sent (recorded) one by
+    one as before. A letter that does not render is left to ``_send_one``, which
+    records why."""
+    if "letter" in down:
+        return {}
+    started = time.perf_counter()
+    prepared: dict[int, Prepared] = {}
+    for message in messages:
+        if message.channel != "letter":
+            continue
+        try:
+            context = message_context(message, _local_day(now))
+            prepared[message.pk] = (context, render(
+                message.template, message.channel, message.language or "nl", context))
+        except Exception:  # noqa: BLE001 - left to _send_one, which records why
+            continue
+    if prepared:
+        by_pk = {m.pk: m for m in messages}
+        channels.letters().prepare([(by_pk[pk], r) for pk, (_, r) in prepared.items()])
+        result.seconds["letter"] = (result.seconds.get("letter", 0.0)
+                                    + time.perf_counter() - started)
+    return prepared
+
+
 def _send_one(message: Message, now: dt.datetime, channels: Channels, result: DispatchResult,
-              down: set[str]) -> None:
+              down: set[str], prepared: Prepared | None = None) -> None:
     started = time.perf_counter()
     error: SendError
     fallback = True
     try:
-        context = message_context(message, _local_day(now))
-        rendered = render(message.template, message.channel, message.language or "nl",
-                          context)
+        if prepared is not None:
+            context, rendered = prepared
+        else:
+            context = message_context(message, _local_day(now))
+            rendered = render(message.template, message.channel, message.language or "nl",
+                              context)
         sent = channels.send(message, rendered, now)
         if _FAULT == "dispatch:after_send":
             os._exit(3)  # fault injection: killed after the provider took it, before our record
