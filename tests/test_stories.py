@@ -91,7 +91,7 @@ STORIES = {
         steps: reminder_friendly, call_early
     """,
     "arrangement_broken_twice": """
-        Arrangement broken twice: a call after the first miss, then a new 14-day letter
+        Arrangement broken twice: a call after the first miss and no ladder step, then a new 14-day letter, then the ladder (rule 14)
         tenancy beginsaldo_datum=2026-05-31
         2026-06-12  staff call arrangement
         2026-06-12  staff arrangement 4 from 2026-07-15
@@ -100,8 +100,9 @@ STORIES = {
         2026-08-03  pays 700
         2026-08-21  expect arrangement_missed
         2026-08-21  expect task arrangement_call
-        2026-08-26  expect skipped arrangement_offer
+        2026-08-26  expect nothing
         2026-09-01  pays 700
+        2026-09-07  expect nothing
         2026-09-21  expect arrangement_broken_letter
         2026-09-21  expect arrangement broken
         2026-09-21  expect state formal_notice
@@ -109,7 +110,7 @@ STORIES = {
         2026-10-21  expect nothing
         2026-11-02  pays 700
         2026-11-20  expect open
-        steps: reminder_friendly, call_early, arrangement_missed, reminder_second, call, written_reminder, arrangement_broken_letter, municipal_signal
+        steps: reminder_friendly, call_early, arrangement_missed, arrangement_broken_letter, reminder_second, arrangement_offer, call, written_reminder
     """,
     "never_pays_handover_approved": """
         Never pays: every step of the ladder, then a hand-over a person approves

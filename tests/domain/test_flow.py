@@ -110,17 +110,32 @@ def test_late_for_the_first_time_a_person_calls_after_the_first_reminder():
     assert d.steps == ()
 
 
-def test_a_missed_instalment_skips_the_arrangement_offer():
+def test_a_missed_instalment_holds_the_ladder_until_the_second_miss():
+    """Rule 14: after one missed instalment only the contact (the reaction), no ladder
+    step (before, the ladder's call came on top of the arrangement call); the ladder
+    comes back once the second miss has ended the arrangement."""
     taken = {"reminder_friendly": 30, "call_early": 25, "reminder_second": 10}
-    d = decide(FLOW, household(tenancy(40, case=case(taken), arrangement="broken",
+    missed = tenancy(40, case=case(taken), arrangement="broken", prior_cases_12m=0,
+                     events=(("broken_arrangement", "arr3:2"),))
+    d = decide(FLOW, household(missed), TODAY)
+    assert [(s.step.id, s.step.task_kind) for s in d.steps] == [
+        ("arrangement_missed", "arrangement_call")]
+    assert any("regel 14" in n for n in d.notes)
+    d = decide(FLOW, household(replace(missed, events=())), TODAY)
+    assert d.steps == ()  # days later: still no ladder step
+    # The arrangement ended (second miss): the ladder goes on where it was.
+    d = decide(FLOW, household(replace(missed, arrangement=None, events=())), TODAY)
+    assert ids(d) == ["arrangement_offer"]
+
+
+def test_an_arrangement_kept_with_older_arrears_left_skips_the_offer():
+    taken = {"reminder_friendly": 30, "call_early": 25, "reminder_second": 10}
+    d = decide(FLOW, household(tenancy(40, case=case(taken), arrangement="completed",
                                        prior_cases_12m=0)), TODAY)
     skipped = [s for s in d.steps if s.kind == SKIP]
     assert [s.step.id for s in skipped] == ["arrangement_offer"]
-    assert "arrangement is running" in skipped[0].reason
+    assert "already has an arrangement" in skipped[0].reason
     assert "call" in ids(d)  # the ladder goes on
-    # Without a running arrangement the offer is made.
-    d = decide(FLOW, household(tenancy(40, case=case(taken), prior_cases_12m=0)), TODAY)
-    assert ids(d) == ["arrangement_offer"]
 
 
 def test_segments_first_match_wins():

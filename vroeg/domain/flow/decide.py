@@ -9,8 +9,8 @@ transaction per household.
 Order of the checks for each tenancy in arrears:
 1. a case closes when the tenancy's total balance is settled (never on one line);
 2. reactions to today's events (a reversal, a broken arrangement), once per event;
-3. a pause (debt help, manual, municipal help) or a running arrangement stops the
-   ladder; a proposal waiting for a person, or the bailiff, stops it too; so does a
+3. a pause (debt help, manual, municipal help) or a running arrangement (also one with
+   a missed instalment: rule 14) stops the ladder; a proposal waiting for a person, or the bailiff, stops it too; so does a
    payment in the unmatched queue that may be this tenant's (for a few days);
 4. the ladder: steps in order, each once per case, spaced by min_days_between_steps;
    the first one whose trigger does not hold (or whose legal gate is closed) ends it.
@@ -39,6 +39,7 @@ from vroeg.domain.flow.model import (
     Trigger,
 )
 from vroeg.domain.flow.snapshot import (
+    ARRANGEMENT_BROKEN,
     ARRANGEMENT_ON_TRACK,
     Contact,
     HouseholdSnapshot,
@@ -222,9 +223,10 @@ def _gate_for(flow: Flow, h: HouseholdSnapshot, t: TenancySnapshot, step: Step,
     if step.action == HANDOVER_PROPOSAL:
         return _handover_gate(t, h, today)
     if step.action == ARRANGEMENT_OFFER and t.arrangement is not None:
-        # An instalment was missed but the arrangement still runs (it ends on the second
-        # miss): offering another one would contradict it.
-        return SKIP, ("er loopt al een betalingsregeling / an arrangement is running",)
+        # The arrangement is paid off but older arrears remain: the ladder goes on, and
+        # offering another arrangement now would contradict the one just kept.
+        return SKIP, ("dit dossier heeft al een betalingsregeling / this case already has an "
+                      "arrangement",)
     return TAKE, ()
 
 
@@ -268,6 +270,13 @@ def decide(flow: Flow, household: HouseholdSnapshot, today: date) -> Decision:
             continue
         if t.arrangement == ARRANGEMENT_ON_TRACK:
             notes.append("betalingsregeling loopt / arrangement on track")
+            continue
+        if t.arrangement == ARRANGEMENT_BROKEN:
+            # Rule 14: after one missed instalment only the contact (a reaction); the
+            # ladder comes back after a second miss has ended the arrangement.
+            notes.append("termijn gemist: eerst contact, de regeling loopt nog (regel 14) / "
+                         "instalment missed: contact first, the arrangement still runs "
+                         "(rule 14)")
             continue
         since = _days_since_last_step(case, today)
         if since is not None and since < flow.min_days_between_steps:
