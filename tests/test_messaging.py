@@ -616,3 +616,23 @@ def test_pdf_pool_reports_each_job_that_failed(tmp_path):
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == sorted(f"{i}.pdf" for i in range(MIN_PARALLEL) if i != 3)
     assert all((tmp_path / "out" / n).read_bytes().startswith(b"%PDF") for n in written)
+
+
+def test_pdf_pool_without_worker_processes_leaves_every_letter_to_the_caller(
+        tmp_path, monkeypatch, caplog):
+    """Where no worker process can start (a daemon process, process limits) every job
+    comes back to the caller, once, and later batches do not try again."""
+    from vroeg.messaging import pdf
+    from vroeg.messaging.render import LETTER_CSS, TEMPLATE_ROOT
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("daemonic processes are not allowed to have children")
+
+    monkeypatch.setattr(pdf, "ProcessPoolExecutor", refuse)
+    pool = pdf.PdfPool(LETTER_CSS, TEMPLATE_ROOT, workers=2)
+    jobs = [("<p>x</p>", tmp_path / f"{i}.pdf") for i in range(pdf.MIN_PARALLEL)]
+    done = pool.write_many(jobs)
+    assert all(isinstance(e, AssertionError) for e in done) and len(done) == len(jobs)
+    assert "no worker processes (AssertionError)" in caplog.text
+    assert all(isinstance(e, pdf.NotParallel) for e in pool.write_many(jobs))
+    assert not list(tmp_path.iterdir())

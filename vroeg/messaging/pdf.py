@@ -12,6 +12,7 @@ or none, never half a letter; writing the same letter again gives the same file.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -20,6 +21,8 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger("vroeg.messaging")
 
 #: Below this many letters the workers' start-up (about 1 s each, importing
 #: WeasyPrint) costs more than it saves.
@@ -106,14 +109,21 @@ class PdfPool:
         nothing is written here, every job answers with NotParallel."""
         if self.workers < 2 or len(jobs) < MIN_PARALLEL:
             return [NotParallel() for _ in jobs]
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=get_context("spawn"), initializer=_start_worker,
-                initargs=(str(self.css), str(self.base_url)))
         out: list[BaseException | None] = [None] * len(jobs)
-        futures: dict[Any, int] = {
-            self._pool.submit(_write_in_worker, html, str(target)): i
-            for i, (html, target) in enumerate(jobs)}
+        try:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    self.workers, mp_context=get_context("spawn"), initializer=_start_worker,
+                    initargs=(str(self.css), str(self.base_url)))
+            futures: dict[Any, int] = {
+                self._pool.submit(_write_in_worker, html, str(target)): i
+                for i, (html, target) in enumerate(jobs)}
+        except Exception as exc:  # noqa: BLE001 - no workers here (a daemon process, limits)
+            log.warning("letters: no worker processes (%s); written one by one",
+                        type(exc).__name__)
+            self.close()
+            self.workers = 1
+            return [exc for _ in jobs]
         for future in as_completed(futures):
             out[futures[future]] = future.exception()
         if any(isinstance(e, BrokenProcessPool) for e in out):

@@ -10,8 +10,9 @@ Order of the checks for each tenancy in arrears:
 1. a case closes when the tenancy's total balance is settled (never on one line);
 2. reactions to today's events (a reversal, a broken arrangement), once per event;
 3. a pause (debt help, manual, municipal help) or a running arrangement (also one with
-   a missed instalment: rule 14) stops the ladder; a proposal waiting for a person, or the bailiff, stops it too; so does a
-   payment in the unmatched queue that may be this tenant's (for a few days);
+   a missed instalment: rule 14) stops the ladder; a proposal waiting for a person, or
+   the bailiff, stops it too; so does a payment in the unmatched queue that may be this
+   tenant's (for a few days);
 4. the ladder: steps in order, each once per case, spaced by min_days_between_steps;
    the first one whose trigger does not hold (or whose legal gate is closed) ends it.
 Then for the household: one communication a day (the highest step wins) and no more
