@@ -389,3 +389,19 @@ def test_book_equals_the_ledger_allocation(ps, today_off, through_off):
     through = date(2026, 1, 1) + timedelta(days=through_off)
     expected = sum((d.open_amount for d in debts(ps, today) if d.due_on <= through), D(0))
     assert _Book(ps, today).open_through(through, today) == expected
+
+
+def test_only_the_last_instalment_missed_has_run_out():
+    """Rule 14's second miss can only come while instalments are still to come: with
+    the last one the only miss, the arrangement has run out (the ladder takes over)."""
+    s = plan()
+    paid_three = two_months_behind() + [pay(i.due_on, i.amount) for i in s.instalments[:3]]
+    last = s.instalments[-1]
+    within_grace = compliance(s, paid_three, last.due_on + timedelta(days=3))
+    assert within_grace.state == ON_TRACK and not within_grace.ran_out
+    after = compliance(s, paid_three, last.due_on + timedelta(days=6))
+    assert after.state == BROKEN_FIRST_MISS and after.ran_out
+    # A first miss with instalments still to come has not run out.
+    first = compliance(s, two_months_behind(), date(2026, 3, 21))
+    assert first.state == BROKEN_FIRST_MISS and not first.ran_out
+    assert not compliance(s, two_months_behind(), date(2026, 4, 21)).ran_out  # second miss

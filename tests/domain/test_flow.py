@@ -126,6 +126,11 @@ def test_a_missed_instalment_holds_the_ladder_until_the_second_miss():
     # The arrangement ended (second miss): the ladder goes on where it was.
     d = decide(FLOW, household(replace(missed, arrangement=None, events=())), TODAY)
     assert ids(d) == ["arrangement_offer"]
+    # The missed one was the last instalment (no second miss can come): the ladder goes
+    # on, without offering another arrangement.
+    d = decide(FLOW, household(replace(missed, arrangement="ran_out", events=())), TODAY)
+    assert [s.step.id for s in d.steps if s.kind == SKIP] == ["arrangement_offer"]
+    assert "call" in ids(d)
 
 
 def test_an_arrangement_kept_with_older_arrears_left_skips_the_offer():

@@ -319,8 +319,10 @@ def gather(run_on: date, ids: list[int], *, has_agreement=lambda city: True,
             if status is not None:
                 statuses.append(status)
                 facts.arrangement_states[case.pk] = status
-                arrangement_state = ("on_track" if status.state == arr.ON_TRACK else
-                                     "completed" if status.state == arr.COMPLETED else "broken")
+                arrangement_state = (
+                    "on_track" if status.state == arr.ON_TRACK else
+                    "completed" if status.state == arr.COMPLETED else
+                    "ran_out" if status.ran_out else "broken")
         found = detect(ps, run_on, events=events.get(tid, ()),
                        rent_changes=rent_changes.get(tid, ()), arrangements=statuses)
         fresh = [f for f in found if (tid, f.kind, f.key) not in known]

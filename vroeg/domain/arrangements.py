@@ -191,6 +191,13 @@ class ArrangementStatus:
     contact_by: date | None
     grace_days: int
 
+    @property
+    def ran_out(self) -> bool:
+        """One instalment missed and none left to come: no second miss can end it (rule
+        14), so the ladder takes over again."""
+        return self.state == BROKEN_FIRST_MISS and not any(
+            i.state in (UPCOMING, DUE) for i in self.instalments)
+
 
 # --- money text -----------------------------------------------------------------------
 

@@ -25,6 +25,8 @@ DEBT_HELP_KINDS = frozenset({PAUSE_DEBT_HELP, PAUSE_MORATORIUM})
 ARRANGEMENT_ON_TRACK = "on_track"
 ARRANGEMENT_BROKEN = "broken"
 ARRANGEMENT_COMPLETED = "completed"
+# The last instalment was the one missed: still active, but the ladder goes on.
+ARRANGEMENT_RAN_OUT = "ran_out"
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,7 @@ class TenancySnapshot:
     pause: Pause | None = None
     start_on: date | None = None
     prior_cases_12m: int = 0                   # closed cases in the last 12 months
-    arrangement: str | None = None             # on_track | broken | completed
+    arrangement: str | None = None  # on_track | broken | ran_out | completed
     #: The household's payday (day of the month): from the ERP (betaaldag) or learned
     #: from when the rent was paid (signals.usual_payday); None: not known.
     payday: int | None = None
@@ -126,8 +128,8 @@ class HouseholdSnapshot:
 
 
 __all__ = [
-    "ARRANGEMENT_BROKEN", "ARRANGEMENT_COMPLETED", "ARRANGEMENT_ON_TRACK", "DEBT_HELP_KINDS",
-    "PAUSE_DEBT_HELP", "PAUSE_DISPUTE", "PAUSE_KINDS", "PAUSE_MANUAL", "PAUSE_MORATORIUM",
-    "PAUSE_MUNICIPAL_HELP", "Contact", "HouseholdSnapshot", "OpenCase", "Pause",
-    "TenancySnapshot",
+    "ARRANGEMENT_BROKEN", "ARRANGEMENT_COMPLETED", "ARRANGEMENT_ON_TRACK", "ARRANGEMENT_RAN_OUT",
+    "DEBT_HELP_KINDS", "PAUSE_DEBT_HELP", "PAUSE_DISPUTE", "PAUSE_KINDS", "PAUSE_MANUAL",
+    "PAUSE_MORATORIUM", "PAUSE_MUNICIPAL_HELP", "Contact", "HouseholdSnapshot", "OpenCase",
+    "Pause", "TenancySnapshot",
 ]
