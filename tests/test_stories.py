@@ -224,13 +224,14 @@ STORIES = {
         2026-11-30  expect no call
     """,
     "housing_benefit_stopped": """
-        Housing benefit stopped: a call to help, besides the reminders
+        Housing benefit stopped: a call to help, besides the reminders (5 days after the call)
         tenancy beginsaldo_datum=2026-09-30 huurtoeslag=ja
         2026-10-01  pays 700
         2026-10-20  erp huurtoeslag=nee
         2026-11-02  pays 500
         2026-11-02  expect task call
-        2026-11-06  expect reminder_friendly
+        2026-11-06  expect nothing
+        2026-11-07  expect reminder_friendly
     """,
     "pays_after_the_14_day_letter": """
         Pays everything after the 14-day letter: no costs, the case closes

@@ -133,6 +133,19 @@ def test_a_missed_instalment_holds_the_ladder_until_the_second_miss():
     assert "call" in ids(d)
 
 
+def test_the_ladder_keeps_its_distance_from_a_reaction():
+    """After the rule-14 letter (a reaction) the ladder's next step waits
+    min_days_between_steps like after any step: no reminder the next day."""
+    taken = {"reminder_friendly": 40, "call_early": 35}
+    after_letter = case(taken, last_reaction_on=ago(1),
+                        reactions_done=frozenset({"arrangement_broken_letter:arr3:3"}))
+    d = decide(FLOW, household(tenancy(45, case=after_letter, prior_cases_12m=0)), TODAY)
+    assert d.steps == ()
+    later = replace(after_letter, last_reaction_on=ago(FLOW.min_days_between_steps))
+    d = decide(FLOW, household(tenancy(45, case=later, prior_cases_12m=0)), TODAY)
+    assert ids(d) == ["reminder_second"]
+
+
 def test_an_arrangement_kept_with_older_arrears_left_skips_the_offer():
     taken = {"reminder_friendly": 30, "call_early": 25, "reminder_second": 10}
     d = decide(FLOW, household(tenancy(40, case=case(taken), arrangement="completed",

@@ -235,11 +235,13 @@ def gather(run_on: date, ids: list[int], *, has_agreement=lambda city: True,
     case_ids = [c.pk for c in open_cases.values()]
     steps_taken: dict[int, dict[str, date]] = defaultdict(dict)
     reactions_done: dict[int, set[str]] = defaultdict(set)
+    last_reaction: dict[int, date] = {}
     for chunk in chunks(case_ids):
         for case_id, step, taken_on in CaseStep.objects.filter(case_id__in=chunk).values_list(
                 "case_id", "step", "taken_on"):
             if ":" in step:
                 reactions_done[case_id].add(step)
+                last_reaction[case_id] = max(taken_on, last_reaction.get(case_id, taken_on))
             else:
                 steps_taken[case_id][step] = taken_on
     evidence = _evidence(case_ids)
@@ -344,6 +346,7 @@ def gather(run_on: date, ids: list[int], *, has_agreement=lambda city: True,
             open_case=OpenCase(
                 case.pk, steps_taken.get(case.pk, {}), state=case.state,
                 reactions_done=frozenset(reactions_done.get(case.pk, ())),
+                last_reaction_on=last_reaction.get(case.pk),
                 evidence=signal_evidence(by_kind),
                 signal_sent_on=sent[0].on if sent else None,
                 fourteen_day_letter_on=letters[-1].on if letters else None,

@@ -232,9 +232,12 @@ def _gate_for(flow: Flow, h: HouseholdSnapshot, t: TenancySnapshot, step: Step,
 
 
 def _days_since_last_step(case: OpenCase | None, today: date) -> int | None:
-    if case is None or not case.steps_taken:
+    """Days since the case's latest step, ladder or reaction."""
+    if case is None:
         return None
-    return (today - max(case.steps_taken.values())).days
+    days = [*case.steps_taken.values(), *([case.last_reaction_on] if case.last_reaction_on
+                                          else [])]
+    return (today - max(days)).days if days else None
 
 
 # --- the decision ------------------------------------------------------------------------

@@ -48,6 +48,9 @@ class OpenCase:
     state: str = cs.OPEN
     #: Reactions already done, as "reaction id:event key".
     reactions_done: frozenset[str] = frozenset()
+    #: The day of the latest reaction taken: the ladder's next step keeps its distance
+    #: from it too (no reminder the day after a rule-14 letter).
+    last_reaction_on: date | None = None
     evidence: SignalEvidence = field(default_factory=SignalEvidence)
     signal_sent_on: date | None = None
     fourteen_day_letter_on: date | None = None
