@@ -581,6 +581,7 @@ def test_letters_written_side_by_side_are_the_letters_written_one_by_one(
         assert msg.status == Message.Status.SENT
         texts[msg.pk] = _pdftotext(vroeg_home / msg.delivery_ref)
     assert not [p for p in (vroeg_home / "outbox").rglob(".*.tmp")]
+    assert not list((vroeg_home / "outbox" / "letters" / ".prepared").iterdir())
 
     settings.VROEG_LETTER_WORKERS = 1
     Message.objects.filter(pk__in=texts).update(status=Message.Status.PENDING, sent_at=None,
@@ -636,3 +637,63 @@ def test_pdf_pool_without_worker_processes_leaves_every_letter_to_the_caller(
     assert "no worker processes (AssertionError)" in caplog.text
     assert all(isinstance(e, pdf.NotParallel) for e in pool.write_many(jobs))
     assert not list(tmp_path.iterdir())
+
+
+def test_a_prepared_letter_that_is_then_cancelled_is_not_left_among_the_sent(
+        vroeg_home, make_message, settings):
+    """Letters are written ahead, before each is claimed; one that is cancelled at its
+    claim (a payment came in meanwhile) leaves no PDF behind, in the day's folder or
+    in the staging folder."""
+    from vroeg.messaging.pdf import MIN_PARALLEL
+
+    settings.VROEG_LETTER_WORKERS = 2
+    letters = [make_message("letter", "written_reminder", key=f"msg:{i}:written")
+               for i in range(MIN_PARALLEL)]
+    paid = letters[5]
+    result = dispatch_pending(NOW, still_needed=lambda m: "betaald / paid"
+                              if m.pk == paid.pk else None)
+    assert result.sent == {"letter": MIN_PARALLEL - 1} and result.cancelled == 1
+    day = vroeg_home / "outbox" / "letters" / DECIDED.isoformat()
+    assert len(list(day.glob("*.pdf"))) == MIN_PARALLEL - 1
+    assert not [p for p in day.iterdir() if "msg_5_written" in p.name]
+    assert not list((vroeg_home / "outbox" / "letters" / ".prepared").iterdir())
+
+
+def test_pdf_pool_gives_up_on_hanging_workers(tmp_path, monkeypatch, caplog):
+    """Workers that do not finish in time are stopped; what they did not write comes
+    back to the caller, and later batches are written one by one."""
+    from vroeg.messaging import pdf
+    from vroeg.messaging.render import LETTER_CSS, TEMPLATE_ROOT
+
+    monkeypatch.setattr(pdf, "BATCH_TIMEOUT_S", 0.01)  # workers need about 1 s to start
+    pool = pdf.PdfPool(LETTER_CSS, TEMPLATE_ROOT, workers=2)
+    jobs = [("<p>x</p>", tmp_path / f"{i}.pdf") for i in range(pdf.MIN_PARALLEL)]
+    done = pool.write_many(jobs)
+    assert all(isinstance(e, pdf.NotParallel) for e in done)
+    assert "workers took over 0.01 s" in caplog.text
+    assert pool.workers == 1 and pool._pool is None
+    assert all(isinstance(e, pdf.NotParallel) for e in pool.write_many(jobs))
+
+
+def test_channels_close_every_channel_when_one_fails():
+    from vroeg.messaging.channels import Channels
+
+    closed = []
+
+    class Failing:
+        name = "sms"
+
+        def close(self):
+            raise OSError("provider gone")
+
+    class Letters:
+        name = "letter"
+
+        def close(self):
+            closed.append("letter")
+
+    channels = Channels()
+    channels._open = {"sms": Failing(), "letter": Letters()}
+    with pytest.raises(OSError, match="provider gone"):
+        channels.close()
+    assert closed == ["letter"] and channels._open == {}

@@ -9,7 +9,7 @@
 - ``ledger.csv``: every ledger entry with its running balance (Decimal strings).
 - ``externe-incasso.json``: the case as a VERA ExterneIncasso (below).
 
-Every file is written to ``<name>.part`` and renamed, so a reader never sees half a
+Every file is written to a temporary file beside it and renamed, so a reader never sees half a
 file. The CSV and JSON are a function of the database only: rebuilding writes the same
 bytes (an unchanged file is not rewritten). The PDF carries its generation time.
 

@@ -19,8 +19,10 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import smtplib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email import generator
@@ -315,7 +317,7 @@ class LetterChannel:
     def __init__(self) -> None:
         self._writer: PdfWriter | None = None
         self._pool: PdfPool | None = None
-        self._ready: set[int] = set()
+        self._ready: dict[int, Path] = {}  # message pk -> its prepared PDF
 
     @property
     def writer(self) -> PdfWriter:
@@ -335,35 +337,63 @@ class LetterChannel:
     def write_pdf(self, html: str, target: Path) -> None:
         self.writer.write(html, target)
 
+    @staticmethod
+    def staging_for(message: Message) -> Path:
+        """Where a worker writes a letter before its message is claimed: out of the
+        day's folder, so a letter that is then not sent (cancelled, claimed elsewhere)
+        never sits among the sent ones."""
+        return (_home() / "outbox" / "letters" / ".prepared"
+                / f"{safe_stem(message.idempotency_key)}.pdf")
+
     def prepare(self, letters: list[tuple[Message, Rendered]]) -> None:
         """Write these letters' PDFs ahead, side by side. One a worker could not
         write is written again by ``send``, where its error is recorded."""
         if self._pool is None:
             workers = int(getattr(settings, "VROEG_LETTER_WORKERS", 0) or 0) or default_workers()
             self._pool = PdfPool(LETTER_CSS, TEMPLATE_ROOT, workers)
-        jobs = [(r.html, self.path_for(m)) for m, r in letters if r.html]
-        done = self._pool.write_many(jobs)
-        with_html = [m for m, r in letters if r.html]
-        self._ready.update(m.pk for m, error in zip(with_html, done, strict=True)
-                           if error is None)
+            self._sweep(older_than_s=3600)  # left by a dispatcher that died
+        with_html = [(m, r) for m, r in letters if r.html]
+        done = self._pool.write_many([(r.html, self.staging_for(m)) for m, r in with_html])
+        self._ready.update((m.pk, self.staging_for(m)) for (m, _), error
+                           in zip(with_html, done, strict=True) if error is None)
 
     def send(self, message: Message, rendered: Rendered, now: dt.datetime) -> str:
         if not rendered.html:
             raise PermanentSendError("letter has no content")
         path = self.path_for(message)
-        if message.pk in self._ready and path.exists():
-            self._ready.discard(message.pk)
-            return _relative(path)
         try:
+            staged = self._ready.pop(message.pk, None)
+            if staged is not None and staged.exists():
+                # Written by a worker: moved into place now that it is claimed, atomically.
+                path.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staged, path)
+                return _relative(path)
             atomic_write(path, lambda tmp: self.write_pdf(rendered.html, tmp))
         except OSError as exc:
             raise _file_error(exc) from None
         return _relative(path)
 
+    def _sweep(self, older_than_s: float = 0) -> None:
+        """Remove prepared letters nobody sent (and a killed worker's temporary files);
+        with an age, only those older (another dispatcher may be sending its own)."""
+        folder = _home() / "outbox" / "letters" / ".prepared"
+        if not folder.is_dir():
+            return
+        limit = time.time() - older_than_s
+        for f in folder.iterdir():
+            with contextlib.suppress(OSError):
+                if not older_than_s or f.stat().st_mtime < limit:
+                    f.unlink()
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+            for staged in self._ready.values():  # prepared, not sent (cancelled, claimed)
+                with contextlib.suppress(OSError):
+                    staged.unlink()
+            self._ready.clear()
+            self._sweep(older_than_s=3600)
 
 
 class TextChannel:
@@ -443,9 +473,17 @@ class Channels:
         return done if isinstance(done, Sent) else Sent(ref=done)
 
     def close(self) -> None:
+        """Close every channel, also when one fails (the letters' worker processes
+        must stop); the first error is raised after."""
+        first: Exception | None = None
         for channel in self._open.values():
-            channel.close()
+            try:
+                channel.close()
+            except Exception as exc:  # noqa: BLE001 - the others close first
+                first = first or exc
         self._open.clear()
+        if first is not None:
+            raise first
 
     def __enter__(self) -> Channels:
         return self

@@ -342,19 +342,17 @@ def dispatch_pending(
         down: set[str] = set() if in_send_window(now) else set(LIVE_CHANNELS)
         for batch in _chunks(ids, BATCH):
             rows = Message.objects.in_bulk(batch)
-            todo: list[Message] = []
-            for pk in batch:
-                message = rows.get(pk)
-                if message is None or message.status != Message.Status.PENDING:
-                    continue  # handled elsewhere meanwhile
+            todo = [m for m in (rows.get(pk) for pk in batch)
+                    if m is not None and m.status == Message.Status.PENDING]
+            prepared = _prepare_letters(todo, now, channels, down, result)
+            for message in todo:
+                # Asked right before the claim: a payment booked meanwhile (a payment
+                # link's webhook) still cancels it.
                 reason = still_needed(message) if still_needed is not None else None
                 if reason is not None:
                     _record_cancelled(message, reason)
                     result.cancelled += 1
                     continue
-                todo.append(message)
-            prepared = _prepare_letters(todo, now, channels, down, result)
-            for message in todo:
                 if message.channel in down:  # also when it went down during this batch
                     result.deferred += 1
                     continue

@@ -27,6 +27,9 @@ log = logging.getLogger("vroeg.messaging")
 #: Below this many letters the workers' start-up (about 1 s each, importing
 #: WeasyPrint) costs more than it saves.
 MIN_PARALLEL = 12
+JOBS_PER_WORKER = 6
+#: A batch (at most 200 letters) that takes longer has a hanging worker.
+BATCH_TIMEOUT_S = 600
 
 
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
@@ -96,7 +99,8 @@ def default_workers() -> int:
 
 class PdfPool:
     """Worker processes that write PDFs side by side; started on the first batch
-    big enough to be worth it, stopped by ``close``."""
+    big enough to be worth it, stopped by ``close``. At most one worker per
+    JOBS_PER_WORKER letters of a batch: each costs about a second to start."""
 
     def __init__(self, css: Path, base_url: Path, workers: int) -> None:
         self.css, self.base_url, self.workers = css, base_url, workers
@@ -109,31 +113,43 @@ class PdfPool:
         nothing is written here, every job answers with NotParallel."""
         if self.workers < 2 or len(jobs) < MIN_PARALLEL:
             return [NotParallel() for _ in jobs]
-        out: list[BaseException | None] = [None] * len(jobs)
+        out: list[BaseException | None] = [NotParallel()] * len(jobs)
         try:
             if self._pool is None:
+                size = min(self.workers, -(-len(jobs) // JOBS_PER_WORKER))
                 self._pool = ProcessPoolExecutor(
-                    self.workers, mp_context=get_context("spawn"), initializer=_start_worker,
+                    size, mp_context=get_context("spawn"), initializer=_start_worker,
                     initargs=(str(self.css), str(self.base_url)))
             futures: dict[Any, int] = {
                 self._pool.submit(_write_in_worker, html, str(target)): i
                 for i, (html, target) in enumerate(jobs)}
         except Exception as exc:  # noqa: BLE001 - no workers here (a daemon process, limits)
-            log.warning("letters: no worker processes (%s); written one by one",
-                        type(exc).__name__)
-            self.close()
-            self.workers = 1
-            return [exc for _ in jobs]
-        for future in as_completed(futures):
-            out[futures[future]] = future.exception()
-        if any(isinstance(e, BrokenProcessPool) for e in out):
-            self.close()  # a worker died (killed, out of memory): fresh ones next time
+            return self._give_up(f"no worker processes ({type(exc).__name__})",
+                                 [exc for _ in jobs])
+        try:
+            for future in as_completed(futures, timeout=BATCH_TIMEOUT_S):
+                out[futures[future]] = future.exception()
+        except TimeoutError:  # a worker hangs: the rest is written one by one
+            return self._give_up(f"workers took over {BATCH_TIMEOUT_S} s", out)
+        if any(isinstance(e, BrokenProcessPool) for e in out):  # killed, out of memory
+            return self._give_up("a worker process died", out)
         return out
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+    def _give_up(self, why: str, out: list[BaseException | None]) -> list[BaseException | None]:
+        """No more workers in this process: the dispatcher writes every letter itself."""
+        log.warning("letters: %s; written one by one from now on", why)
+        self.close(kill=True)
+        self.workers = 1
+        return out
+
+    def close(self, kill: bool = False) -> None:
+        if self._pool is None:
+            return
+        pool, self._pool = self._pool, None
+        if kill:
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+        pool.shutdown(wait=not kill, cancel_futures=True)
 
 
 class NotParallel(Exception):
