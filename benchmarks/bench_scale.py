@@ -154,22 +154,43 @@ def floor_writes(day: date) -> dict[str, Any]:
     copied = ", ".join({"entry_key": "'f:' || substr(entry_key, 3)", "status": "'new'",
                         "tenancy_id": "NULL"}.get(n, n) for n in names)
     param: date | str = day if connection.vendor == "postgresql" else day.isoformat()
-    counts = []
+    counts, times = [], []
     start = time.perf_counter()
     with transaction.atomic():
         with connection.cursor() as cursor:
             for sql in WRITES_SQL:
+                t0 = time.perf_counter()
                 cursor.execute(sql.format(columns=columns, copied=copied),
                                {"day": param, "dom": day.day})
                 counts.append(cursor.rowcount)
+                times.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
             cursor.execute(FLOOR_SQL, {"day": param})
             cursor.fetchall()
             cursor.execute(DECIDE_SQL, {"day": param})
             cursor.fetchone()
+            times.append(time.perf_counter() - t0)
         seconds = time.perf_counter() - start
         transaction.set_rollback(True)
+    # Per stage of the run: what plain SQL does of that stage's work.
+    stages = {"ledger": times[0], "ingest": times[1], "match": times[2] + times[3],
+              "decide": times[4]}
     return {"seconds": round(seconds, 3), "charges": counts[0], "bank_entries": counts[1],
-            "matched": counts[2], "posted": counts[3]}
+            "matched": counts[2], "posted": counts[3],
+            "stages": {k: round(v, 3) for k, v in stages.items()}}
+
+
+def floor_parse(day: date) -> dict[str, Any]:
+    """The floor of reading the day's camt.053: a bare lxml iterparse of every field
+    vroeg's parser reads (bench_bank.py's (a2)), without its checks and objects."""
+    from bench_bank import iterparse_fields
+
+    path = Path(os.environ["VROEG_HOME"]) / "inbox" / "done" / f"camt053-{day.isoformat()}.xml"
+    if not path.exists():
+        return {"seconds": 0.0, "entries": 0}
+    start = time.perf_counter()
+    entries, _ = iterparse_fields(path)
+    return {"seconds": round(time.perf_counter() - start, 3), "entries": entries}
 
 
 def floor(day: date) -> dict[str, Any]:
@@ -194,7 +215,25 @@ def floor(day: date) -> dict[str, Any]:
                   and str(due) < day.isoformat())
     return {"seconds": round(seconds, 3), "balances_s": round(ledger_s, 3),
             "tenancies": len(rows), "owing": owing, "owing_past_due": overdue,
-            "needing_decision": needing, "with_writes": floor_writes(day)}
+            "needing_decision": needing, "with_writes": floor_writes(day),
+            "parse": floor_parse(day)}
+
+
+def stage_ratios(stages: dict[str, float], fl: dict[str, Any]) -> dict[str, Any]:
+    """Each stage of the run against the plain SQL that does its part of the work
+    (ingest: the bare parse plus storing the entries; decide: the aggregate floor), and
+    the day without dispatch (the PDF letters have no SQL floor) against the sum."""
+    writes = fl["with_writes"]["stages"]
+    floors = {"ingest": fl["parse"]["seconds"] + writes["ingest"], "ledger": writes["ledger"],
+              "match": writes["match"], "decide": fl["seconds"]}
+    out: dict[str, Any] = {k: {"run_s": stages.get(k, 0.0), "floor_s": round(v, 3),
+                               "ratio": round(stages.get(k, 0.0) / max(v, 0.001), 1)}
+                           for k, v in floors.items()}
+    run = sum(v for k, v in stages.items() if k != "dispatch")
+    floor_total = sum(floors.values())
+    out["day_without_dispatch"] = {"run_s": round(run, 3), "floor_s": round(floor_total, 3),
+                                   "ratio": round(run / max(floor_total, 0.001), 1)}
+    return out
 
 
 # --- one measurement --------------------------------------------------------------------
@@ -265,6 +304,7 @@ def one(size: int, database: str, kind: str, url: str, keep: bool,
         result["ratio"] = round(run["seconds"] / max(result["floor"]["seconds"], 0.001), 1)
         result["ratio_with_writes"] = round(
             run["seconds"] / max(result["floor"]["with_writes"]["seconds"], 0.001), 1)
+        result["stage_ratios"] = stage_ratios(result["run"]["stages"], result["floor"])
     finally:
         if not keep and generated is None:
             shutil.rmtree(home, ignore_errors=True)
@@ -287,6 +327,19 @@ def table(results: list[dict[str, Any]]) -> str:
                      f"{r['run']['per_1000_tenancies_s']:.3f} | {r['floor']['seconds']:.2f} | "
                      f"{r['ratio']:.1f}x | {writes if writes is not None else '-'} | "
                      f"{r.get('ratio_with_writes', '-')}x |")
+    return "\n".join(lines)
+
+
+def stage_table(results: list[dict[str, Any]]) -> str:
+    """Per stage: the run's seconds / the floor's seconds = the ratio."""
+    names = ("ingest", "ledger", "match", "decide", "day_without_dispatch")
+    lines = ["| tenancies | database | " + " | ".join(names) + " |",
+             "|---|---|" + "---|" * len(names)]
+    for r in results:
+        sr = r.get("stage_ratios", {})
+        cells = [f"{sr[k]['run_s']:.1f} / {sr[k]['floor_s']:.2f} = {sr[k]['ratio']:.1f}x"
+                 if k in sr else "-" for k in names]
+        lines.append(f"| {r['tenancies']:,} | {r['database']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -324,6 +377,7 @@ def main() -> None:
         previous = json.loads(store.read_text()) if store.exists() else []
         store.write_text(json.dumps([*previous, r], indent=2))
         print(table([r]))
+        print(stage_table([r]))
         return
     for size in (int(s) for s in args.sizes.split(",")):
         for database in args.databases.split(","):
@@ -336,6 +390,7 @@ def main() -> None:
                 previous = json.loads(store.read_text()) if store.exists() else []
                 store.write_text(json.dumps([*previous, r], indent=2))
     print(table(results))
+    print(stage_table(results))
 
 
 if __name__ == "__main__":

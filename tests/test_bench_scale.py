@@ -51,3 +51,17 @@ def test_one_day_at_small_scale(bench, tmp_path, monkeypatch):
     assert f'"charges": {writes["charges"]}' in again["stdout"]
     table = bench.table([r])
     assert "| 400 | sqlite | first 2026-12-01 |" in table
+    # Per stage against its floor: the parse read every entry of the day's file; each
+    # ratio is the run's stage over the floor's part, and the day without dispatch
+    # against their sum.
+    assert floor["parse"]["entries"] == generated["day_file"]["entries"]
+    ratios = r["stage_ratios"]
+    assert ratios["ledger"]["floor_s"] == writes["stages"]["ledger"]
+    assert ratios["decide"]["floor_s"] == floor["seconds"]
+    assert ratios["ingest"]["floor_s"] == round(
+        floor["parse"]["seconds"] + writes["stages"]["ingest"], 3)
+    whole = ratios["day_without_dispatch"]
+    assert whole["run_s"] == round(sum(v for k, v in run["stages"].items()
+                                       if k != "dispatch"), 3)
+    assert whole["ratio"] == round(whole["run_s"] / whole["floor_s"], 1)
+    assert "| 400 | sqlite | " in bench.stage_table([r])

@@ -323,3 +323,24 @@ def test_an_unusually_large_payment_waits_for_a_person():
     # A year ahead on top of the debt is still booked: 700 + 12 x 700.
     ok = match(txn("9100.00", ref=REF_A), index, find_betalingskenmerken)
     assert (ok.tenancy_id, ok.rule) == (1, "reference")
+
+
+def test_fold_drops_accents_and_keeps_ascii_as_lower_case():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from vroeg.domain.matching import fold
+
+    assert fold("Çelik-Öztürk") == "celik-ozturk"
+    assert fold("Mw. J. de VRIES") == "mw. j. de vries"
+
+    def slow(text: str) -> str:  # the full path, for every text
+        import unicodedata
+        decomposed = unicodedata.normalize("NFKD", text)
+        return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+
+    @given(st.text())
+    def same(text: str) -> None:
+        assert fold(text) == slow(text)
+
+    same()

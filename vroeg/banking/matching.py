@@ -16,7 +16,7 @@ from django.apps import apps
 from django.db import transaction
 
 from vroeg.banking.models import BankTransaction, TxnStatus
-from vroeg.db import update_rows
+from vroeg.db import update_rows, values_rows
 from vroeg.domain.ledger import Posting, debts
 from vroeg.domain.matching import (
     Allocation,
@@ -28,6 +28,7 @@ from vroeg.domain.matching import (
     ledger_kind,
     match,
     name_tokens,
+    only_digits,
 )
 from vroeg.domain.money import ZERO
 from vroeg.domain.reference import find_betalingskenmerken
@@ -35,7 +36,7 @@ from vroeg.ledger.actions import insert_entries, not_yet_booked
 from vroeg.ledger.models import LedgerEntry
 from vroeg.ledger.queries import owing_balances
 from vroeg.payments.settlements import PAYOUT_RULE, recognise
-from vroeg.portfolio.models import KnownPayer, Tenancy
+from vroeg.portfolio.models import Household, KnownPayer, Tenancy
 
 
 @dataclass
@@ -89,13 +90,16 @@ def build_index(through: date | None = None) -> MatchIndex:
     postcodes: dict[str, list[int]] = defaultdict(list)
     addresses: dict[str, list[int]] = defaultdict(list)
     unit_count: Counter[str] = Counter()
-    rows = list(Tenancy.objects.values_list(
+    # values_rows: every tenancy of the portfolio, without Django's per-row cost.
+    household_names = dict(values_rows(Household.objects.all(), ("pk", "name")))
+    rows = list(values_rows(Tenancy.objects.all(), (
         "pk", "payment_reference", "net_rent", "service_costs", "household_id", "code",
-        "unit_code", "household__name", "street", "house_number", "postcode"))
+        "unit_code", "street", "house_number", "postcode")))
     for row in rows:
         unit_count[row[6].upper()] += 1
-    for pk, ref, net, svc, hh, code, unit, name, street, number, postcode in rows:
-        refs["".join(ch for ch in ref if ch.isdigit()) or ref] = pk
+    for pk, ref, net, svc, hh, code, unit, street, number, postcode in rows:
+        name = household_names[hh]
+        refs[only_digits(ref) or ref] = pk
         rent[pk] = net + svc
         pc = postcode.replace(" ", "").upper()
         tenancies[pk] = TenancyFacts(

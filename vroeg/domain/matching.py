@@ -119,7 +119,9 @@ class MatchResult:
     score: int = 100
 
 
-def _digits(text: str) -> str:
+def only_digits(text: str) -> str:
+    if text.isdigit():  # a reference or house number of digits only: as it is
+        return text
     return "".join(ch for ch in text if ch.isdigit())
 
 
@@ -127,8 +129,8 @@ def reference_key(creditor_reference: str) -> str:
     """Digits of a betalingskenmerk; an RF reference counts by the part after its check."""
     ref = creditor_reference.replace(" ", "").upper()
     if ref.startswith("RF") and len(ref) > 4:
-        return _digits(ref[4:]) if ref[4:].isdigit() else ""
-    return _digits(ref)
+        return only_digits(ref[4:]) if ref[4:].isdigit() else ""
+    return only_digits(ref)
 
 
 # --- amounts and splitting --------------------------------------------------------
@@ -234,6 +236,8 @@ _POSTCODE = re.compile(r"\b([1-9][0-9]{3})\s?([a-z]{2})\b")
 
 def fold(text: str) -> str:
     """Lower case without accents: 'Çelik-Öztürk' -> 'celik-ozturk'."""
+    if text.isascii():  # most names and texts: NFKD leaves ASCII as it is
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
@@ -273,7 +277,7 @@ _WORD_THEN_NUMBER = re.compile(r"([a-z]+)[\s,.]+(\d+)\b")
 def address_key(street: str, house_number: str) -> str:
     """The last word of the street and the house number's digits: 'nieuwstraat 12'."""
     words = _WORD.findall(fold(street))
-    number = _digits(house_number)
+    number = only_digits(house_number)
     return f"{words[-1]} {number}" if words and number else ""
 
 
@@ -317,15 +321,15 @@ def _score(txn: TxnFacts, t: TenancyFacts, payer_tokens: set[str], text_tokens: 
         why.append("code in omschrijving / code in remittance")
     pc = t.postcode.replace(" ", "").upper()
     if pc and pc in postcodes:
-        number = _digits(t.house_number)
+        number = only_digits(t.house_number)
         if number and number in numbers:
             score += 30
             why.append("postcode en huisnummer / postcode and number")
         else:
             score += 15
             why.append("postcode")
-    elif t.street and _digits(t.house_number) and _digits(t.house_number) in numbers and \
-            _street_pattern(t.street, _digits(t.house_number)).search(folded):
+    elif t.street and only_digits(t.house_number) and only_digits(t.house_number) in numbers and \
+            _street_pattern(t.street, only_digits(t.house_number)).search(folded):
         score += 30
         why.append("adres in omschrijving / address in remittance")
     if known:
