@@ -463,3 +463,30 @@ def test_font_subsetting_check_warns_without_harfbuzz_subset(monkeypatch):
     [found] = apps.check_font_subsetting()
     assert found.id == "messaging.W002"
     assert "libharfbuzz-subset0" in found.hint
+
+
+def test_atomic_write_gives_the_mode_of_the_umask_and_leaves_nothing_on_failure(tmp_path):
+    """Dossiers and letters are read by the web server, maybe as another user: the file
+    gets the mode the umask allows (mkstemp's 0600 did not); a failed write leaves
+    neither the file nor its temporary file."""
+    import os
+
+    from vroeg.messaging.pdf import atomic_write
+
+    target = tmp_path / "out" / "dossier.pdf"
+    old = os.umask(0o022)
+    try:
+        atomic_write(target, lambda tmp: tmp.write_bytes(b"%PDF-1.7 one"))
+    finally:
+        os.umask(old)
+    assert target.read_bytes() == b"%PDF-1.7 one"
+    assert target.stat().st_mode & 0o777 == 0o644
+
+    def fails(tmp: Path) -> None:
+        tmp.write_bytes(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        atomic_write(target, fails)
+    assert target.read_bytes() == b"%PDF-1.7 one"  # the old file, untouched
+    assert sorted(p.name for p in target.parent.iterdir()) == ["dossier.pdf"]

@@ -659,6 +659,33 @@ def test_a_prepared_letter_that_is_then_cancelled_is_not_left_among_the_sent(
     assert not list((vroeg_home / "outbox" / "letters" / ".prepared").iterdir())
 
 
+def test_a_letter_a_worker_failed_leaves_no_staged_file(vroeg_home, make_message, settings,
+                                                       monkeypatch):
+    """A job that comes back as failed (a worker that timed out may still have written
+    it) is written again by the dispatcher itself; its staged file is removed then, not
+    an hour later."""
+    from vroeg.messaging.pdf import MIN_PARALLEL, PdfPool
+
+    settings.VROEG_LETTER_WORKERS = 2
+    letters = [make_message("letter", "written_reminder", key=f"msg:{i}:written")
+               for i in range(MIN_PARALLEL)]
+
+    def half_done(self, jobs):
+        for _, target in jobs:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(b"%PDF- staged")
+        return [TimeoutError("late") if i == 2 else None for i in range(len(jobs))]
+
+    monkeypatch.setattr(PdfPool, "write_many", half_done)
+    assert dispatch_pending(NOW).sent == {"letter": MIN_PARALLEL}
+    for i, msg in enumerate(letters):
+        msg.refresh_from_db()
+        written = (vroeg_home / msg.delivery_ref).read_bytes()
+        # The failed one was written by the dispatcher (a real PDF), the rest moved.
+        assert (written == b"%PDF- staged") == (i != 2)
+    assert not list((vroeg_home / "outbox" / "letters" / ".prepared").iterdir())
+
+
 def test_pdf_pool_gives_up_on_hanging_workers(tmp_path, monkeypatch, caplog):
     """Workers that do not finish in time are stopped; what they did not write comes
     back to the caller, and later batches are written one by one."""

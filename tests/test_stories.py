@@ -112,6 +112,26 @@ STORIES = {
         2026-11-20  expect open
         steps: reminder_friendly, call_early, arrangement_missed, arrangement_broken_letter, reminder_second, arrangement_offer, call, written_reminder
     """,
+    "arrangement_ran_out_unpaid": """
+        Arrangement ran out with its last instalment unpaid: the call first, then a new 14-day letter, only then the ladder (rule 14)
+        tenancy beginsaldo_datum=2026-05-31
+        2026-06-12  staff call arrangement
+        2026-06-12  staff arrangement 2 from 2026-07-15
+        2026-07-01  pays 700
+        2026-07-15  pays 350
+        2026-08-03  pays 700
+        2026-08-21  expect arrangement_missed
+        2026-08-21  expect task arrangement_call
+        2026-08-25  expect nothing
+        2026-08-26  expect arrangement_broken_letter
+        2026-08-26  expect arrangement broken
+        2026-08-26  expect state formal_notice
+        2026-08-31  expect reminder_second
+        2026-09-01  pays 700
+        2026-10-01  pays 700
+        2026-10-20  expect open
+        steps: reminder_friendly, call_early, arrangement_missed, arrangement_broken_letter, reminder_second, arrangement_offer, call, written_reminder
+    """,
     "never_pays_handover_approved": """
         Never pays: every step of the ladder, then a hand-over a person approves
         tenancy beginsaldo_datum=2026-05-31 eenheid_plaats=Utrecht

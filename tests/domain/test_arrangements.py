@@ -393,14 +393,27 @@ def test_book_equals_the_ledger_allocation(ps, today_off, through_off):
 
 def test_only_the_last_instalment_missed_has_run_out():
     """Rule 14's second miss can only come while instalments are still to come: with
-    the last one the only miss, the arrangement has run out (the ladder takes over)."""
+    the last one the only miss, the arrangement has run out. First the contact (as after
+    any first miss); once its time is over it ends as a second miss does (a new 14-day
+    letter), never straight back to the ladder."""
     s = plan()
     paid_three = two_months_behind() + [pay(i.due_on, i.amount) for i in s.instalments[:3]]
     last = s.instalments[-1]
     within_grace = compliance(s, paid_three, last.due_on + timedelta(days=3))
     assert within_grace.state == ON_TRACK and not within_grace.ran_out
     after = compliance(s, paid_three, last.due_on + timedelta(days=6))
-    assert after.state == BROKEN_FIRST_MISS and after.ran_out
+    assert after.state == BROKEN_FIRST_MISS and after.ran_out and after.ran_out_on is None
+    assert after.contact_by is not None
+    on_the_last_day = compliance(s, paid_three, after.contact_by)
+    assert on_the_last_day.ran_out and on_the_last_day.ran_out_on is None
+    ended = compliance(s, paid_three, after.contact_by + timedelta(days=1))
+    assert ended.ran_out_on == after.contact_by + timedelta(days=1)
+    assert (ended.state, ended.next_step, ended.misses) == (
+        BROKEN_SECOND_MISS, "fourteen_day_letter", 1)
+    assert not ended.ran_out
+    # Paid in full after all: completed, not ended.
+    caught_up = paid_three + [pay(after.contact_by, last.amount)]
+    assert compliance(s, caught_up, after.contact_by + timedelta(days=9)).state == COMPLETED
     # A first miss with instalments still to come has not run out.
     first = compliance(s, two_months_behind(), date(2026, 3, 21))
     assert first.state == BROKEN_FIRST_MISS and not first.ran_out

@@ -126,11 +126,20 @@ def test_a_missed_instalment_holds_the_ladder_until_the_second_miss():
     # The arrangement ended (second miss): the ladder goes on where it was.
     d = decide(FLOW, household(replace(missed, arrangement=None, events=())), TODAY)
     assert ids(d) == ["arrangement_offer"]
-    # The missed one was the last instalment (no second miss can come): the ladder goes
-    # on, without offering another arrangement.
-    d = decide(FLOW, household(replace(missed, arrangement="ran_out", events=())), TODAY)
-    assert [s.step.id for s in d.steps if s.kind == SKIP] == ["arrangement_offer"]
-    assert "call" in ids(d)
+    # The missed one was the last instalment (no second miss can come): held the same,
+    # the call only, no ladder step on top of it (its call came twice; a letter would
+    # have gone out before the contact rule 14 wants).
+    ran_out = replace(missed, arrangement="ran_out", events=(("broken_arrangement", "arr3:4"),))
+    d = decide(FLOW, household(ran_out), TODAY)
+    assert ids(d) == ["arrangement_missed"]
+    assert decide(FLOW, household(replace(ran_out, events=())), TODAY).steps == ()
+    # Its contact time over, it ends with a new 14-day letter (the reaction), not the
+    # ladder's next step: never on to a bailiff on the old letter.
+    ended = replace(ran_out, arrangement="broken",
+                    events=(("broken_arrangement_again", "arr3:end"),))
+    d = decide(FLOW, household(ended), TODAY)
+    assert [(s.step.id, s.step.action) for s in d.steps] == [
+        ("arrangement_broken_letter", "fourteen_day_letter")]
 
 
 def test_the_ladder_keeps_its_distance_from_a_reaction():

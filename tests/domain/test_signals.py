@@ -215,6 +215,25 @@ def test_broken_arrangement_first_and_second_miss():
     assert "veertiendagenbrief" in again.reason and "14-day letter" in again.reason
 
 
+def test_an_arrangement_that_ran_out_unpaid_ends_with_a_new_letter():
+    """Only the last instalment missed: no second miss can come, so once rule 14's
+    contact time is over the arrangement ends as with one (a new 14-day letter)."""
+    s, ps = arrangement_ledger()
+    ps += [pay(i.due_on, i.amount) for i in s.instalments[:3]]
+    last = s.instalments[-1]
+    missed = compliance(s, ps, last.due_on + timedelta(days=6), arrangement_id=7)
+    facts = detect(ps, last.due_on + timedelta(days=6), arrangements=[missed])
+    assert [f.key for f in of_kind(facts, "broken_arrangement")] == ["arr7:4"]
+    assert not of_kind(facts, "broken_arrangement_again")
+    assert missed.contact_by is not None
+    day = missed.contact_by + timedelta(days=1)
+    ended = compliance(s, ps, day, arrangement_id=7)
+    (end,) = of_kind(detect(ps, day, arrangements=[ended]), "broken_arrangement_again")
+    assert (end.key, end.detail) == ("arr7:end", "end")
+    assert "veertiendagenbrief" in end.reason and "14-day letter" in end.reason
+    assert len(end.reason) <= 300
+
+
 def test_kept_arrangement_has_no_signal():
     s, ps = arrangement_ledger()
     ps += [pay(i.due_on, i.amount) for i in s.instalments]

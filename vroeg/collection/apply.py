@@ -253,15 +253,15 @@ def _end_broken_arrangements(facts: Facts, signals: list[tuple[int, SignalFact]]
             continue
         Arrangement.objects.filter(pk=arrangement.pk).update(
             status=Arrangement.Status.BROKEN, closed_on=run_on)
+        why = ("afgelopen met een termijn niet betaald / ran out with an instalment unpaid"
+               if f.detail == "end" else "tweede termijn gemist / second instalment missed")
         if cs.allowed(case.state, cs.ARRANGEMENT_BROKEN):
             move_case(case, cs.ARRANGEMENT_BROKEN, actor=ACTOR, on=run_on,
-                      reason=f"regeling {arrangement.pk}: tweede termijn gemist / second "
-                             "instalment missed")
+                      reason=f"regeling {arrangement.pk}: {why}")
         audit.append(AuditEvent(
             actor=ACTOR, action="arrangement.broken", object_type="collection.arrangement",
             object_id=str(arrangement.pk),
-            summary=f"regeling {arrangement.pk}: tweede termijn gemist / second instalment "
-                    f"missed ({f.key})"))
+            summary=f"regeling {arrangement.pk}: {why} ({f.key})"))
 
 
 def _close_side_effects(case: Case, reason: str, on: date) -> None:

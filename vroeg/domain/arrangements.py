@@ -190,11 +190,15 @@ class ArrangementStatus:
     # the grace days), kept when later misses follow.
     contact_by: date | None
     grace_days: int
+    #: Ran out unpaid: one miss open, no instalment left to come (so no second miss can
+    #: end it) and rule 14's contact time over: from this day it ends as a second miss
+    #: does, with a new 14-day letter before the ladder goes on.
+    ran_out_on: date | None = None
 
     @property
     def ran_out(self) -> bool:
-        """One instalment missed and none left to come: no second miss can end it (rule
-        14), so the ladder takes over again."""
+        """One instalment missed and none left to come, still within the contact time:
+        the tenant is called first (rule 14); ``ran_out_on`` follows."""
         return self.state == BROKEN_FIRST_MISS and not any(
             i.state in (UPCOMING, DUE) for i in self.instalments)
 
@@ -460,12 +464,19 @@ def compliance(schedule: Schedule, postings: Sequence[Posting], today: date,
         state, next_step = BROKEN_FIRST_MISS, "contact"
     else:
         state, next_step = ON_TRACK, ""
+    ran_out_on: date | None = None
+    if state == BROKEN_FIRST_MISS and contact_by is not None and today > contact_by and \
+            not any(i.state in (UPCOMING, DUE) for i in out):
+        # Rule 14: never from one miss straight back to the ladder (and on to a bailiff);
+        # an arrangement that ran out unpaid ends as with a second miss.
+        ran_out_on = contact_by + timedelta(days=1)
+        state, next_step = BROKEN_SECOND_MISS, "fourteen_day_letter"
     return ArrangementStatus(
         arrangement_id=str(arrangement_id), state=state, instalments=tuple(out),
         misses=misses, scheduled_open=scheduled_open, open_amount=open_amount,
         behind=open_amount > scheduled_open, completed_on=completed_on, next_step=next_step,
         contact_by=contact_by,
-        grace_days=policy.grace_days)
+        grace_days=policy.grace_days, ran_out_on=ran_out_on)
 
 
 __all__ = [

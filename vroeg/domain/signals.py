@@ -19,7 +19,8 @@ partial_payment          ``YYYY-MM``           the month's payments were >= 10% 
                                                end of the month
 payday_drift             ``YYYY-MM`` (latest)  the days late rose over the last N months
 broken_arrangement       ``arr<id>:<n>``       the arrangement's first missed instalment
-broken_arrangement_again ``arr<id>:<n>``       a second (or later) missed instalment
+broken_arrangement_again ``arr<id>:<n>``       a second (or later) missed instalment;
+                         ``arr<id>:end``       or one that ran out with a miss open
 benefit_stopped          ``YYYY-MM-DD``        housing benefit stopped (an ERP event)
 rent_increase_month      ``YYYY-MM-DD``        around a rent increase, a tenant who paid on
                          (the change)          time before is late or pays the old amount
@@ -441,6 +442,15 @@ def _broken_arrangements(arrangements: Iterable[ArrangementStatus]) -> list[Sign
                     f"veertiendagenbrief / arrangement broken again (miss {i.miss}): "
                     f"{what_en}; a new 14-day letter",
                     detail=str(i.miss)))
+        if a.ran_out_on is not None:
+            # Rule 14: no second miss can come, and the contact time is over.
+            out.append(SignalFact(
+                BROKEN_ARRANGEMENT_AGAIN, f"arr{a.arrangement_id}:end",
+                f"Regeling afgelopen met een termijn niet betaald (contact was uiterlijk "
+                f"{_nl(a.contact_by or a.ran_out_on)}); nieuwe veertiendagenbrief / "
+                f"arrangement ran out with an instalment unpaid (contact was due by "
+                f"{a.contact_by or a.ran_out_on:%Y-%m-%d}); a new 14-day letter",
+                detail="end"))
     return out
 
 

@@ -354,8 +354,12 @@ class LetterChannel:
             self._sweep(older_than_s=3600)  # left by a dispatcher that died
         with_html = [(m, r) for m, r in letters if r.html]
         done = self._pool.write_many([(r.html, self.staging_for(m)) for m, r in with_html])
-        self._ready.update((m.pk, self.staging_for(m)) for (m, _), error
-                           in zip(with_html, done, strict=True) if error is None)
+        for (m, _), error in zip(with_html, done, strict=True):
+            if error is None:
+                self._ready[m.pk] = self.staging_for(m)
+            else:  # send writes it itself; a worker that timed out may have left it
+                with contextlib.suppress(OSError):
+                    self.staging_for(m).unlink()
 
     def send(self, message: Message, rendered: Rendered, now: dt.datetime) -> str:
         if not rendered.html:

@@ -42,6 +42,7 @@ from vroeg.domain.flow.model import (
 from vroeg.domain.flow.snapshot import (
     ARRANGEMENT_BROKEN,
     ARRANGEMENT_ON_TRACK,
+    ARRANGEMENT_RAN_OUT,
     Contact,
     HouseholdSnapshot,
     OpenCase,
@@ -275,9 +276,10 @@ def decide(flow: Flow, household: HouseholdSnapshot, today: date) -> Decision:
         if t.arrangement == ARRANGEMENT_ON_TRACK:
             notes.append("betalingsregeling loopt / arrangement on track")
             continue
-        if t.arrangement == ARRANGEMENT_BROKEN:
+        if t.arrangement in (ARRANGEMENT_BROKEN, ARRANGEMENT_RAN_OUT):
             # Rule 14: after one missed instalment only the contact (a reaction); the
-            # ladder comes back after a second miss has ended the arrangement.
+            # ladder comes back after a second miss, or the end of an arrangement that
+            # ran out unpaid, has ended it with a new 14-day letter (a reaction too).
             notes.append("termijn gemist: eerst contact, de regeling loopt nog (regel 14) / "
                          "instalment missed: contact first, the arrangement still runs "
                          "(rule 14)")

@@ -25,7 +25,8 @@ DEBT_HELP_KINDS = frozenset({PAUSE_DEBT_HELP, PAUSE_MORATORIUM})
 ARRANGEMENT_ON_TRACK = "on_track"
 ARRANGEMENT_BROKEN = "broken"
 ARRANGEMENT_COMPLETED = "completed"
-# The last instalment was the one missed: still active, but the ladder goes on.
+# One instalment missed and none left to come: held like a broken one (contact first),
+# then ended with a new 14-day letter (rule 14; ArrangementStatus.ran_out_on).
 ARRANGEMENT_RAN_OUT = "ran_out"
 
 
