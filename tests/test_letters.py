@@ -460,6 +460,12 @@ def test_font_subsetting_check_warns_without_harfbuzz_subset(monkeypatch):
     assert apps.check_font_subsetting() == []
     assert ffi.harfbuzz_subset is not None  # what the check looked up, WeasyPrint loaded
     monkeypatch.setattr(apps, "find_library", lambda name: None)
+    assert apps.check_font_subsetting() == []  # the loader still finds it by its name
+
+    def not_there(name):
+        raise OSError(f"{name}: cannot open shared object file")
+
+    monkeypatch.setattr(apps, "CDLL", not_there)
     [found] = apps.check_font_subsetting()
     assert found.id == "messaging.W002"
     assert "libharfbuzz-subset0" in found.hint
