@@ -11,7 +11,11 @@ tenancy's balance and, for those owing, the oldest unpaid due date, oldest debt
 first, as one GROUP BY and a window over ledger_ledgerentry; plus the count of what
 needs a decision), and the ratio run / floor; and the floor with the day's writes
 (WRITES_SQL: the charges, the bank entries stored, matched by reference and posted, in a
-transaction rolled back), with its ratio.
+transaction rolled back), with its ratio. Then each stage against its own part of that
+floor (stage_ratios: ingest against a bare lxml parse of the day's file plus storing the
+entries, ledger against the charges, match against matching by reference and posting,
+decide against the aggregate), and the day without dispatch (the PDF letters have no
+SQL floor) against their sum.
 
 Day kinds: `first` is the 1st (every tenancy's rent is charged that day, and most
 payments come in), `mid` a day in the middle of the month. Usage:
