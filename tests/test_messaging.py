@@ -614,9 +614,32 @@ def test_pdf_pool_reports_each_job_that_failed(tmp_path):
         pool.close()
     assert [i for i, e in enumerate(done) if e is not None] == [3]
     assert isinstance(done[3], OSError)
+    assert pool.size == 0  # closed
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == sorted(f"{i}.pdf" for i in range(MIN_PARALLEL) if i != 3)
     assert all((tmp_path / "out" / n).read_bytes().startswith(b"%PDF") for n in written)
+
+
+def test_pdf_pool_grows_for_a_bigger_batch(tmp_path):
+    """The pool is sized on the batch (a worker per JOBS_PER_WORKER letters, at most
+    `workers`): a first batch of a dozen letters starts few workers, a bigger one after
+    it gets more, not the first batch's few."""
+    from vroeg.messaging.pdf import JOBS_PER_WORKER, MIN_PARALLEL, PdfPool
+    from vroeg.messaging.render import LETTER_CSS, TEMPLATE_ROOT
+
+    pool = PdfPool(LETTER_CSS, TEMPLATE_ROOT, workers=3)
+    small = [(f"<p>{i}</p>", tmp_path / "a" / f"{i}.pdf") for i in range(MIN_PARALLEL)]
+    big = [(f"<p>{i}</p>", tmp_path / "b" / f"{i}.pdf") for i in range(3 * JOBS_PER_WORKER)]
+    try:
+        assert pool.write_many(small) == [None] * len(small)
+        assert pool.size == -(-MIN_PARALLEL // JOBS_PER_WORKER) == 2
+        assert pool.write_many(big) == [None] * len(big)
+        assert pool.size == 3
+        assert pool.write_many(small) == [None] * len(small)
+        assert pool.size == 3  # not smaller again
+    finally:
+        pool.close()
+    assert len(list((tmp_path / "b").glob("*.pdf"))) == len(big)
 
 
 def test_pdf_pool_without_worker_processes_leaves_every_letter_to_the_caller(

@@ -111,6 +111,7 @@ class PdfPool:
     def __init__(self, css: Path, base_url: Path, workers: int) -> None:
         self.css, self.base_url, self.workers = css, base_url, workers
         self._pool: ProcessPoolExecutor | None = None
+        self.size = 0  # workers of the running pool
 
     def write_many(self, jobs: Sequence[tuple[str, Path]]) -> list[BaseException | None]:
         """Write each (html, target) atomically; per job None, or the error that
@@ -121,11 +122,16 @@ class PdfPool:
             return [NotParallel() for _ in jobs]
         out: list[BaseException | None] = [NotParallel()] * len(jobs)
         try:
+            wanted = min(self.workers, -(-len(jobs) // JOBS_PER_WORKER))
+            if self._pool is not None and self.size < wanted:
+                # A bigger batch than the first one: more workers (the first batch of
+                # a day may hold a dozen letters, the next ones hundreds).
+                self.close()
             if self._pool is None:
-                size = min(self.workers, -(-len(jobs) // JOBS_PER_WORKER))
                 self._pool = ProcessPoolExecutor(
-                    size, mp_context=get_context("spawn"), initializer=_start_worker,
+                    wanted, mp_context=get_context("spawn"), initializer=_start_worker,
                     initargs=(str(self.css), str(self.base_url)))
+                self.size = wanted
             futures: dict[Any, int] = {
                 self._pool.submit(_write_in_worker, html, str(target)): i
                 for i, (html, target) in enumerate(jobs)}
@@ -151,7 +157,7 @@ class PdfPool:
     def close(self, kill: bool = False) -> None:
         if self._pool is None:
             return
-        pool, self._pool = self._pool, None
+        pool, self._pool, self.size = self._pool, None, 0
         if kill:
             for process in list(getattr(pool, "_processes", {}).values()):
                 process.terminate()
