@@ -472,9 +472,9 @@ def test_font_subsetting_check_warns_without_harfbuzz_subset(monkeypatch):
 
 
 def test_atomic_write_gives_the_mode_of_the_umask_and_leaves_nothing_on_failure(tmp_path):
-    """Dossiers and letters are read by the web server, maybe as another user: the file
-    gets the mode the umask allows (mkstemp's 0600 did not); a failed write leaves
-    neither the file nor its temporary file."""
+    """Dossiers and letters are read by the web server, maybe as another user in the
+    owner's group: 0640 (mkstemp's 0600 kept it out), never readable by others
+    (personal data); a failed write leaves neither the file nor its temporary file."""
     import os
 
     from vroeg.messaging.pdf import atomic_write
@@ -486,7 +486,7 @@ def test_atomic_write_gives_the_mode_of_the_umask_and_leaves_nothing_on_failure(
     finally:
         os.umask(old)
     assert target.read_bytes() == b"%PDF-1.7 one"
-    assert target.stat().st_mode & 0o777 == 0o644
+    assert target.stat().st_mode & 0o777 == 0o640
 
     def fails(tmp: Path) -> None:
         tmp.write_bytes(b"half")

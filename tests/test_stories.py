@@ -132,6 +132,22 @@ STORIES = {
         2026-10-20  expect open
         steps: reminder_friendly, call_early, arrangement_missed, arrangement_broken_letter, reminder_second, arrangement_offer, call, written_reminder
     """,
+    "arrangement_ran_out_during_a_pause": """
+        Arrangement ran out unpaid while a pause holds the case: the new 14-day letter comes after the pause, not lost (rule 14)
+        tenancy beginsaldo_datum=2026-05-31
+        2026-06-12  staff call arrangement
+        2026-06-12  staff arrangement 2 from 2026-07-15
+        2026-07-01  pays 700
+        2026-07-15  pays 350
+        2026-08-03  pays 700
+        2026-08-21  expect arrangement_missed
+        2026-08-24  staff pause manual until 2026-09-10 "tenant in hospital"
+        2026-08-26  expect nothing
+        2026-09-10  expect nothing
+        2026-09-11  expect arrangement_broken_letter
+        2026-09-11  expect arrangement broken
+        steps: reminder_friendly, call_early, arrangement_missed, arrangement_broken_letter
+    """,
     "never_pays_handover_approved": """
         Never pays: every step of the ladder, then a hand-over a person approves
         tenancy beginsaldo_datum=2026-05-31 eenheid_plaats=Utrecht

@@ -414,6 +414,15 @@ def test_only_the_last_instalment_missed_has_run_out():
     # Paid in full after all: completed, not ended.
     caught_up = paid_three + [pay(after.contact_by, last.amount)]
     assert compliance(s, caught_up, after.contact_by + timedelta(days=9)).state == COMPLETED
+    # The missed instalment made good within the contact time while the next month's
+    # rent is still open: the arrangement is done (the open rent is new arrears, the
+    # ladder's), not ended as broken.
+    rent_open = [p for p in caught_up if not (p.kind == "payment" and p.booked_on ==
+                                               date(2026, 7, 1))]
+    assert rent_open != caught_up
+    done = compliance(s, rent_open, after.contact_by + timedelta(days=9))
+    assert (done.state, done.ran_out_on, done.ran_out) == (COMPLETED, None, False)
+    assert done.completed_on == after.contact_by
     # A first miss with instalments still to come has not run out.
     first = compliance(s, two_months_behind(), date(2026, 3, 21))
     assert first.state == BROKEN_FIRST_MISS and not first.ran_out

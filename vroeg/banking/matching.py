@@ -98,7 +98,7 @@ def build_index(through: date | None = None) -> MatchIndex:
     for row in rows:
         unit_count[row[6].upper()] += 1
     for pk, ref, net, svc, hh, code, unit, street, number, postcode in rows:
-        name = household_names[hh]
+        name = household_names.get(hh, "")  # a household added since its read
         refs[only_digits(ref) or ref] = pk
         rent[pk] = net + svc
         pc = postcode.replace(" ", "").upper()

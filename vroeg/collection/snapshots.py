@@ -23,7 +23,14 @@ from vroeg.domain.flow import Pause as PauseFacts
 from vroeg.domain.flow.snapshot import PAUSE_DEBT_HELP
 from vroeg.domain.ledger import Posting, age
 from vroeg.domain.legal.wgs import Proof, SignalEvidence
-from vroeg.domain.signals import RentChange, SignalFact, TenancyEvent, detect, usual_payday
+from vroeg.domain.signals import (
+    BROKEN_ARRANGEMENT_AGAIN,
+    RentChange,
+    SignalFact,
+    TenancyEvent,
+    detect,
+    usual_payday,
+)
 from vroeg.ledger.models import EntryKind, LedgerEntry
 from vroeg.ledger.queries import past_due_balances
 from vroeg.messaging.models import Message
@@ -328,6 +335,12 @@ def gather(run_on: date, ids: list[int], *, has_agreement=lambda city: True,
         found = detect(ps, run_on, events=events.get(tid, ()),
                        rent_changes=rent_changes.get(tid, ()), arrangements=statuses)
         fresh = [f for f in found if (tid, f.kind, f.key) not in known]
+        if pause_t.get(tid) or pause_h.get(t.household_id):
+            # A second miss (or the end of an arrangement that ran out) ends the
+            # arrangement with a new 14-day letter, a reaction a pause holds: it is
+            # recorded on the first day without a pause (the arrangement, still active,
+            # shows it again then), so the letter is never lost (rule 14).
+            fresh = [f for f in fresh if f.kind != BROKEN_ARRANGEMENT_AGAIN]
         if fresh:
             facts.new_signals.setdefault(t.household_id, []).extend((tid, f) for f in fresh)
         recent = [*recent_events.get(tid, []), *((f.kind, f.key) for f in fresh)]

@@ -465,12 +465,18 @@ def compliance(schedule: Schedule, postings: Sequence[Posting], today: date,
     else:
         state, next_step = ON_TRACK, ""
     ran_out_on: date | None = None
-    if state == BROKEN_FIRST_MISS and contact_by is not None and today > contact_by and \
-            not any(i.state in (UPCOMING, DUE) for i in out):
-        # Rule 14: never from one miss straight back to the ladder (and on to a bailiff);
-        # an arrangement that ran out unpaid ends as with a second miss.
-        ran_out_on = contact_by + timedelta(days=1)
-        state, next_step = BROKEN_SECOND_MISS, "fourteen_day_letter"
+    if state == BROKEN_FIRST_MISS and not any(i.state in (UPCOMING, DUE) for i in out):
+        made_good = [i.caught_up_on for i in out if i.state == MISSED]
+        if all(made_good):
+            # The miss was made good later and nothing else of the schedule is open:
+            # the arrangement is done; what is open now is new arrears, the ladder's.
+            state, next_step = COMPLETED, ""
+            completed_on = max(d for d in made_good if d is not None)
+        elif contact_by is not None and today > contact_by:
+            # Rule 14: never from one miss straight back to the ladder (and on to a
+            # bailiff); an arrangement that ran out unpaid ends as with a second miss.
+            ran_out_on = contact_by + timedelta(days=1)
+            state, next_step = BROKEN_SECOND_MISS, "fourteen_day_letter"
     return ArrangementStatus(
         arrangement_id=str(arrangement_id), state=state, instalments=tuple(out),
         misses=misses, scheduled_open=scheduled_open, open_amount=open_amount,

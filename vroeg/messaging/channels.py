@@ -42,7 +42,7 @@ from vroeg.messaging.errors import (
     TransientSendError,
 )
 from vroeg.messaging.models import Message
-from vroeg.messaging.pdf import PdfPool, PdfWriter, atomic_write, default_workers
+from vroeg.messaging.pdf import NotParallel, PdfPool, PdfWriter, atomic_write, default_workers
 from vroeg.messaging.render import LETTER_CSS, TEMPLATE_ROOT, Rendered, sms_segments
 
 __all__ = ["ChannelDown", "Channels", "PermanentSendError", "SendError",
@@ -357,7 +357,8 @@ class LetterChannel:
         for (m, _), error in zip(with_html, done, strict=True):
             if error is None:
                 self._ready[m.pk] = self.staging_for(m)
-            else:  # send writes it itself; a worker that timed out may have left it
+            elif not isinstance(error, NotParallel):
+                # send writes it itself; a worker that timed out may have left it
                 with contextlib.suppress(OSError):
                     self.staging_for(m).unlink()
 

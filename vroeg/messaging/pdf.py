@@ -32,16 +32,20 @@ JOBS_PER_WORKER = 6
 BATCH_TIMEOUT_S = 600
 
 
+#: Letters, dossiers, signal files: the owner writes, its group reads, nobody else.
+FILE_MODE = 0o640
+
+
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Let ``write`` produce a temporary file beside ``path``, flush it to disk and
     rename it into place (atomic on POSIX and Windows)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Not mkstemp: its 0600 would keep a dossier from the web server (another user); the
-    # file gets the mode the umask gives, as a file written in place would.
+    # 0640, not mkstemp's 0600: a web server in the owner's group (another user) reads
+    # the dossiers and letters; others never (personal data). The umask may narrow it.
     while True:
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
         try:
-            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
             break
         except FileExistsError:
             continue
