@@ -228,14 +228,16 @@ def stage_ratios(stages: dict[str, float], fl: dict[str, Any]) -> dict[str, Any]
     (ingest: the bare parse plus storing the entries; decide: the aggregate floor), and
     the day without dispatch (the PDF letters have no SQL floor) against the sum."""
     writes = fl["with_writes"]["stages"]
-    floors = {"ingest": fl["parse"]["seconds"] + writes["ingest"], "ledger": writes["ledger"],
-              "match": writes["match"], "decide": fl["seconds"]}
-    out: dict[str, Any] = {k: {"run_s": stages.get(k, 0.0), "floor_s": round(v, 3),
+    # Ratios of the rounded seconds shown, so that every line of the table adds up.
+    floors = {k: round(v, 3) for k, v in {
+        "ingest": fl["parse"]["seconds"] + writes["ingest"], "ledger": writes["ledger"],
+        "match": writes["match"], "decide": fl["seconds"]}.items()}
+    out: dict[str, Any] = {k: {"run_s": stages.get(k, 0.0), "floor_s": v,
                                "ratio": round(stages.get(k, 0.0) / max(v, 0.001), 1)}
                            for k, v in floors.items()}
-    run = sum(v for k, v in stages.items() if k != "dispatch")
-    floor_total = sum(floors.values())
-    out["day_without_dispatch"] = {"run_s": round(run, 3), "floor_s": round(floor_total, 3),
+    run = round(sum(v for k, v in stages.items() if k != "dispatch"), 3)
+    floor_total = round(sum(floors.values()), 3)
+    out["day_without_dispatch"] = {"run_s": run, "floor_s": floor_total,
                                    "ratio": round(run / max(floor_total, 0.001), 1)}
     return out
 

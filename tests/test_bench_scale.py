@@ -63,5 +63,9 @@ def test_one_day_at_small_scale(bench, tmp_path, monkeypatch):
     whole = ratios["day_without_dispatch"]
     assert whole["run_s"] == round(sum(v for k, v in run["stages"].items()
                                        if k != "dispatch"), 3)
-    assert whole["ratio"] == round(whole["run_s"] / whole["floor_s"], 1)
+    assert whole["ratio"] == round(whole["run_s"] / max(whole["floor_s"], 0.001), 1)
+    assert whole["floor_s"] == round(sum(ratios[k]["floor_s"] for k in
+                                         ("ingest", "ledger", "match", "decide")), 3)
+    for k in ("ingest", "ledger", "match", "decide"):
+        assert ratios[k]["ratio"] == round(ratios[k]["run_s"] / max(ratios[k]["floor_s"], 0.001), 1)
     assert "| 400 | sqlite | " in bench.stage_table([r])
