@@ -199,8 +199,7 @@ class ArrangementStatus:
     def ran_out(self) -> bool:
         """One instalment missed and none left to come, still within the contact time:
         the tenant is called first (rule 14); ``ran_out_on`` follows."""
-        return self.state == BROKEN_FIRST_MISS and not any(
-            i.state in (UPCOMING, DUE) for i in self.instalments)
+        return self.state == BROKEN_FIRST_MISS and _nothing_to_come(self.instalments)
 
 
 # --- money text -----------------------------------------------------------------------
@@ -402,6 +401,11 @@ class _Book:
         return max(ZERO, self.due_through(d) - max(self.pool.at(on), ZERO))
 
 
+def _nothing_to_come(instalments: Sequence[InstalmentStatus]) -> bool:
+    """No instalment still due or upcoming: no further miss can come."""
+    return not any(i.state in (UPCOMING, DUE) for i in instalments)
+
+
 def compliance(schedule: Schedule, postings: Sequence[Posting], today: date,
                policy: ArrangementPolicy = ArrangementPolicy(), *,
                arrangement_id: str | int = "") -> ArrangementStatus:
@@ -465,7 +469,7 @@ def compliance(schedule: Schedule, postings: Sequence[Posting], today: date,
     else:
         state, next_step = ON_TRACK, ""
     ran_out_on: date | None = None
-    if state == BROKEN_FIRST_MISS and not any(i.state in (UPCOMING, DUE) for i in out):
+    if state == BROKEN_FIRST_MISS and _nothing_to_come(out):
         made_good = [i.caught_up_on for i in out if i.state == MISSED]
         if all(made_good):
             # The miss was made good later and nothing else of the schedule is open:

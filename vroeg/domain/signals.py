@@ -443,13 +443,14 @@ def _broken_arrangements(arrangements: Iterable[ArrangementStatus]) -> list[Sign
                     f"{what_en}; a new 14-day letter",
                     detail=str(i.miss)))
         if a.ran_out_on is not None:
-            # Rule 14: no second miss can come, and the contact time is over.
+            # Rule 14: no second miss can come, and the contact time (to the day
+            # before) is over.
+            by = a.ran_out_on - timedelta(days=1)
             out.append(SignalFact(
                 BROKEN_ARRANGEMENT_AGAIN, f"arr{a.arrangement_id}:end",
                 f"Regeling afgelopen met een termijn niet betaald (contact was uiterlijk "
-                f"{_nl(a.contact_by or a.ran_out_on)}); nieuwe veertiendagenbrief / "
-                f"arrangement ran out with an instalment unpaid (contact was due by "
-                f"{a.contact_by or a.ran_out_on:%Y-%m-%d}); a new 14-day letter",
+                f"{_nl(by)}); nieuwe veertiendagenbrief / arrangement ran out with an "
+                f"instalment unpaid (contact was due by {by:%Y-%m-%d}); a new 14-day letter",
                 detail="end"))
     return out
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import secrets
+import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -40,15 +40,12 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Let ``write`` produce a temporary file beside ``path``, flush it to disk and
     rename it into place (atomic on POSIX and Windows)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     # 0640, not mkstemp's 0600: a web server in the owner's group (another user) reads
-    # the dossiers and letters; others never (personal data). The umask may narrow it.
-    while True:
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-        try:
-            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
-            break
-        except FileExistsError:
-            continue
+    # the dossiers and letters; others never (personal data).
+    os.fchmod(fd, FILE_MODE)
+    os.close(fd)
+    tmp = Path(tmp_name)
     try:
         write(tmp)
         with open(tmp, "rb") as fh:
