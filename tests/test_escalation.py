@@ -67,6 +67,7 @@ def test_the_ladder_to_a_handover_proposal(never_pays):
         ("2026-07-06", "reminder_friendly"), ("2026-07-11", "call_early"),
         ("2026-07-16", "reminder_second"), ("2026-07-21", "arrangement_offer"),
         ("2026-07-26", "call"), ("2026-07-31", "written_reminder"),
+        ("2026-08-05", "call_second_month"),  # August's rent due, July's still open
         ("2026-08-14", "municipal_signal"),  # 14 days after the written reminder
         ("2026-08-19", "fourteen_day_letter"), ("2026-08-30", "call_before_handover"),
         ("2026-10-14", "handover_proposal"),  # 2 months after the signal
@@ -111,7 +112,8 @@ def test_the_ladder_to_a_handover_proposal(never_pays):
 
     # Tenancy 2 had no contact attempt on record: the signal waits, and so does the rest.
     waiting = steps("OVK-00002")
-    assert waiting[-1] == ("2026-07-31", "written_reminder")
+    assert waiting[-2:] == [("2026-07-31", "written_reminder"),
+                            ("2026-08-05", "call_second_month")]  # a task, not yet done
     assert not MunicipalSignal.objects.filter(tenancy__code="OVK-00002").exists()
 
 

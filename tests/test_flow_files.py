@@ -10,7 +10,7 @@ from vroeg.domain.flow import FlowError
 
 def test_the_bundled_flow_loads():
     flow = active_flow()
-    assert flow.name == "sociaal-incasseren" and flow.version == 4
+    assert flow.name == "sociaal-incasseren" and flow.version == 5
     assert [s.id for s in flow.segments][-1] == "standard"
     assert flow.ladder("standard")[0].id == "reminder_friendly"
     assert flow.ladder("debt_help") == ()

@@ -156,6 +156,7 @@ STORIES = {
         2026-06-26  expect call
         2026-07-01  expect written_reminder
         2026-07-01  expect letter to Teststraat
+        2026-07-06  expect call_second_month
         2026-07-15  expect municipal_signal
         2026-07-15  expect municipal signal
         2026-07-20  expect fourteen_day_letter
@@ -163,7 +164,7 @@ STORIES = {
         2026-09-15  expect handover_proposal
         2026-09-16  staff approves handover
         2026-09-16  expect state handed_over
-        steps: reminder_friendly, call_early, reminder_second, arrangement_offer, call, written_reminder, municipal_signal, fourteen_day_letter, call_before_handover, handover_proposal
+        steps: reminder_friendly, call_early, reminder_second, arrangement_offer, call, written_reminder, call_second_month, municipal_signal, fourteen_day_letter, call_before_handover, handover_proposal
     """,
     "objects_to_the_signal": """
         Objects to the municipal signal: no signal goes, the 14-day letter still comes
@@ -279,7 +280,7 @@ STORIES = {
         2026-07-25  expect balance 0
         2026-08-01  pays 700
         2026-08-05  expect balance 0
-        steps: reminder_friendly, call_early, reminder_second, arrangement_offer, call, written_reminder, municipal_signal, fourteen_day_letter
+        steps: reminder_friendly, call_early, reminder_second, arrangement_offer, call, written_reminder, call_second_month, municipal_signal, fourteen_day_letter
     """,
 }
 

@@ -46,6 +46,9 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> in
              int if isinstance(f, models.IntegerField | models.ForeignKey) else
              bool if isinstance(f, models.BooleanField) else None
              for f in fields]
+    # A finite Decimal is what DecimalField.get_db_prep_save returns for it (rents differ
+    # per tenancy: a memo would not help).
+    decimal_field = [isinstance(f, models.DecimalField) for f in fields]
     cut = [getattr(f, "max_length", None) if isinstance(f, models.CharField) else None
            for f in fields]
     # Dates and decimals repeat (a day's charges share their date, rents their amounts):
@@ -55,7 +58,8 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> in
     params: list[list[Any]] = []
     for row in rows:
         values: list[Any] = []
-        for f, plain, limit, seen in zip(fields, as_is, cut, memo, strict=True):
+        for f, plain, limit, seen, dec in zip(fields, as_is, cut, memo, decimal_field,
+                                              strict=True):
             if f.attname in row:
                 value = row[f.attname]
             elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
@@ -65,6 +69,8 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> in
             if value is None:
                 if isinstance(f, models.JSONField):
                     value = f.get_db_prep_save(value, conn)
+            elif dec and type(value) is decimal.Decimal and value.is_finite():
+                pass
             elif seen is not None:
                 key = (type(value), value)
                 prepared = seen.get(key, seen)
@@ -124,8 +130,9 @@ def update_rows(model: type[models.Model], objs: Sequence[Any], names: Iterable[
            + ", ".join(f"{_quote(getattr(f, 'column', ''))} = %s" for f in columns)
            + f" WHERE {_quote(getattr(meta.pk, 'column', 'id'))} = %s")
     conn = connections[DEFAULT_DB_ALIAS]
-    params = [[f.get_db_prep_save(getattr(obj, f.attname), conn)  # type: ignore[union-attr]
-               for f in columns] + [obj.pk] for obj in objs]
+    prepare = [(f.attname, _preparer(f, conn))  # type: ignore[union-attr, arg-type]
+               for f in columns]
+    params = [[prep(getattr(obj, name)) for name, prep in prepare] + [obj.pk] for obj in objs]
     pks = [obj.pk for obj in objs]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and len(set(pks)) == len(pks):
@@ -152,6 +159,25 @@ def update_rows(model: type[models.Model], objs: Sequence[Any], names: Iterable[
             return
         for chunk in chunks(params):
             cursor.executemany(sql, chunk)
+
+
+def _preparer(field: models.Field[Any, Any], conn: Any) -> Any:
+    """get_db_prep_save for one column, paid only where a value needs converting: plain
+    text, numbers and NULL go as they are, dates are converted once each, and an empty
+    JSON list (a matched payment's candidates) once."""
+    def prep(value: Any) -> Any:
+        return field.get_db_prep_save(value, conn)
+
+    if isinstance(field, models.JSONField):
+        empty = prep([])
+        return lambda value: empty if type(value) is list and not value else prep(value)
+    if isinstance(field, models.CharField | models.TextField):
+        return lambda value: value if type(value) is str or value is None else prep(value)
+    if isinstance(field, models.IntegerField | models.ForeignKey):
+        return lambda value: value if type(value) is int or value is None else prep(value)
+    if isinstance(field, models.DateField) and not isinstance(field, models.DateTimeField):
+        return _Memo(prep).__getitem__
+    return prep
 
 
 class _Memo(dict[Any, Any]):

@@ -67,7 +67,7 @@ FULL = SignalEvidence(
     written_reminder=Proof(ago(16), "message:12 letter"),
     objection_offer=Proof(ago(16), "message:12 offer, objection until ..."))
 BEFORE_SIGNAL = {"reminder_friendly": 40, "call": 33, "reminder_second": 27,
-                 "arrangement_offer": 22, "written_reminder": 16}
+                 "arrangement_offer": 22, "written_reminder": 16, "call_second_month": 10}
 BEFORE_CALL = {"reminder_friendly": 14, "reminder_second": 7, "arrangement_offer": 5}
 
 
@@ -263,6 +263,37 @@ def test_arrangement_on_track_holds_the_ladder_and_proposal_stops_it():
 
 # --- the municipal signal (Wgs gate) --------------------------------------------------------
 
+def test_a_person_calls_again_when_the_second_month_comes_due_in_every_segment():
+    """A case still open when the next month's rent is due: a second call, before the
+    municipal signal and the 14-day letter, whatever the segment (calling everyone kept
+    year-end arrears lower without it: docs/simulate.md)."""
+    for seg in FLOW.segments:
+        if not seg.ladder:
+            continue  # debt help: no ladder at all
+        assert "call_second_month" in seg.ladder, seg.id
+        ladder = list(seg.ladder)
+        assert ladder.index("written_reminder") < ladder.index("call_second_month") \
+            < ladder.index("municipal_signal"), seg.id
+    before = {k: v for k, v in BEFORE_SIGNAL.items() if k != "call_second_month"}
+    c = case({k: v - 9 for k, v in before.items()}, evidence=FULL)  # written reminder 7 ago
+    assert decide(FLOW, household(tenancy(30, case=c)), TODAY).steps == ()
+    (s,) = decide(FLOW, household(tenancy(31, case=c)), TODAY).steps
+    assert (s.step.id, s.step.task_kind) == ("call_second_month", "call")
+
+
+def test_a_step_added_by_a_new_flow_version_does_not_hold_open_cases():
+    """Cases past the written reminder when version 5 came in: no second-month call
+    for them, and their next step comes on its day."""
+    past_signal = case({**{k: v for k, v in BEFORE_SIGNAL.items() if k != "call_second_month"},
+                        "municipal_signal": 6}, evidence=FULL, signal_sent_on=ago(6),
+                       segment="standard")
+    (s,) = decide(FLOW, household(tenancy(50, "1000", case=past_signal)), TODAY).steps
+    assert s.step.id == "fourteen_day_letter"
+    # A case that now needs care takes its new ladder's earlier steps all the same.
+    d = decide(FLOW, household(tenancy(50, "1000", case=past_signal), vulnerable=True), TODAY)
+    assert ids(d) == ["visit"]
+
+
 def test_signal_waits_until_every_precondition_is_on_record():
     no_call = SignalEvidence(**{**FULL.__dict__, "contact_attempt": None})
     c = case(BEFORE_SIGNAL, evidence=no_call)
@@ -338,6 +369,26 @@ def test_broken_arrangement_reactions_follow_rule_14():
                      events=(("broken_arrangement_again", "arr3:3"),))
     (s,) = [x for x in decide(FLOW, household(second), TODAY).steps if x.reaction_key]
     assert s.step.action == "fourteen_day_letter" and s.channel == "letter"
+
+
+def test_a_reaction_waits_for_its_own_when():
+    """A reaction's `when` holds it back until it is true (within the event's days)."""
+    raw = yaml.safe_load(FLOW_FILE.read_text())
+    raw["reactions"].append({
+        "id": "deep_reversal_call", "reacts_to": "dd_reversal", "action": "task",
+        "task": {"kind": "call"}, "when": {"months_owed_at_least": "1.5"}})
+    flow = load_flow(raw, "x.yaml")
+    c = case({"reminder_friendly": 30})
+    event = (("dd_reversal", "NL01-2026-11"),)
+    d = decide(flow, household(tenancy(35, "700", case=c, events=event)), TODAY)
+    assert "deep_reversal_call" not in [s.step.id for s in d.steps]
+    assert any(n.startswith("deep_reversal_call wacht") and "1.5+" in n for n in d.notes)
+    d = decide(flow, household(tenancy(35, "1100", case=c, events=event)), TODAY)
+    (s,) = [x for x in d.steps if x.reaction_key]
+    assert s.reaction_key == "deep_reversal_call:NL01-2026-11"
+    shown = markdown(flow)
+    assert "dd_reversal, als / if 1.5+ maanden huur / months of rent owed" in shown
+    assert "| current_rent_unpaid |" in shown  # no `when`: the event alone
 
 
 def test_debt_help_pause_still_checks_current_rent():

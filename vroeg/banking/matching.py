@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.apps import apps
 from django.db import transaction
@@ -32,7 +33,7 @@ from vroeg.domain.matching import (
 )
 from vroeg.domain.money import ZERO
 from vroeg.domain.reference import find_betalingskenmerken
-from vroeg.ledger.actions import insert_entries, not_yet_booked
+from vroeg.ledger.actions import insert_new_rows
 from vroeg.ledger.models import LedgerEntry
 from vroeg.ledger.queries import owing_balances
 from vroeg.payments.settlements import PAYOUT_RULE, recognise
@@ -155,9 +156,11 @@ _LABELS = {"payment": "Betaling / payment", "reversal": "Storno / reversal",
            "adjustment": "Terugbetaling / refund"}
 
 
-def ledger_entries(txn: BankTransaction, tenancy_id: int,
-                   allocations: tuple[Allocation, ...] = ()) -> list[LedgerEntry]:
-    """The ledger entries of a matched bank transaction: one, or one per tenancy of a split.
+def ledger_rows(txn: BankTransaction, tenancy_id: int,
+                allocations: tuple[Allocation, ...] = ()) -> list[dict[str, Any]]:
+    """The ledger entries of a matched bank transaction (rows for insert_rows: a model
+    instance each cost a day's match a twentieth of its time): one, or one per tenancy
+    of a split.
 
     The first (the tenancy the payment was matched to) keeps source key "bank:<pk>",
     the other parts "bank:<pk>/<tenancy id>": unique, so posting twice is impossible.
@@ -170,10 +173,10 @@ def ledger_entries(txn: BankTransaction, tenancy_id: int,
         key = f"bank:{txn.pk}" if part.tenancy_id == tenancy_id else \
             f"bank:{txn.pk}/{part.tenancy_id}"
         note = "" if len(parts) == 1 else " (deel / part)"
-        out.append(LedgerEntry(tenancy_id=part.tenancy_id, kind=kind, amount=-part.amount,
-                               booked_on=txn.booked_on, return_reason=txn.return_reason,
-                               description=f"{label}{note} {txn.counterparty_name}"[:200],
-                               source_key=key))
+        out.append({"tenancy_id": part.tenancy_id, "kind": kind, "amount": -part.amount,
+                    "booked_on": txn.booked_on, "return_reason": txn.return_reason,
+                    "description": f"{label}{note} {txn.counterparty_name}"[:200],
+                    "source_key": key})
     return out
 
 
@@ -183,15 +186,15 @@ def _candidates_json(found: tuple[Candidate, ...], index: MatchIndex) -> list[di
             for c in found]
 
 
-def _paid(index: MatchIndex, parts: list[LedgerEntry]) -> None:
+def _paid(index: MatchIndex, parts: list[dict[str, Any]]) -> None:
     """Later payments in the same batch see what earlier ones already paid."""
     tenancies, by_amount = index.tenancies, index.by_amount
     assert isinstance(tenancies, dict) and isinstance(by_amount, dict)
     for e in parts:
-        t = tenancies.get(e.tenancy_id)
+        t = tenancies.get(e["tenancy_id"])
         if t is not None:
-            new = replace(t, open_amount=max(ZERO, t.open_amount + e.amount))
-            tenancies[e.tenancy_id] = new
+            new = replace(t, open_amount=max(ZERO, t.open_amount + e["amount"]))
+            tenancies[t.id] = new
             if t.open_amount != t.monthly_rent:
                 by_amount.get(t.open_amount, set()).discard(t.id)
             if new.open_amount > 0:
@@ -214,7 +217,7 @@ def match_and_post(through: date, actor: str = "system:run") -> MatchRun:
     if not pending:
         return result
     index = build_index(through)
-    entries: list[LedgerEntry] = []
+    entries: list[dict[str, Any]] = []
     changed: list[BankTransaction] = []
     for txn in pending:
         # A payment provider's payout of payments booked through payment links first.
@@ -223,14 +226,14 @@ def match_and_post(through: date, actor: str = "system:run") -> MatchRun:
             txn.status, txn.tenancy_id = TxnStatus.MATCHED, outcome.tenancy_id
             txn.match_reason, txn.matched_by, txn.matched_on = outcome.reason, actor, through
             txn.match_rule, txn.candidates = outcome.rule, []
-            parts = ledger_entries(txn, outcome.tenancy_id, outcome.allocations)
+            parts = ledger_rows(txn, outcome.tenancy_id, outcome.allocations)
             _paid(index, parts)
             entries.extend(parts)
             result.by_rule[outcome.rule] += 1
-            result.tenancies.update(p.tenancy_id for p in parts)
+            result.tenancies.update(p["tenancy_id"] for p in parts)
             if len(parts) > 1:
                 result.split += 1
-            if parts[0].kind == "reversal":
+            if parts[0]["kind"] == "reversal":
                 result.reversals += 1
                 result.reversed_amount -= txn.amount
             else:
@@ -256,5 +259,5 @@ def match_and_post(through: date, actor: str = "system:run") -> MatchRun:
         update_rows(BankTransaction, changed,
                     ["status", "tenancy", "match_reason", "match_rule", "candidates",
                      "matched_by", "matched_on"])
-        insert_entries(not_yet_booked(entries))
+        insert_new_rows(entries)
     return result

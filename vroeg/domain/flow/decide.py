@@ -370,6 +370,11 @@ def _reactions(flow: Flow, h: HouseholdSnapshot, t: TenancySnapshot, today: date
                 # A month already in arrears when debt help began is part of the debt
                 # it settles, not a breach of it (rule 9).
                 continue
+            if trigger_met(r, t, today) is None:
+                # The reaction's own `when` (if any): checked again on the event's later days.
+                notes.append(f"{r.id} wacht / waits: " + " of / or ".join(
+                    tr.describe() for tr in r.when))
+                continue
             verdict, gate = _gate_for(flow, h, t, r, today)
             if verdict != TAKE:
                 notes.append(f"{r.id}: " + "; ".join(gate))
@@ -384,9 +389,16 @@ def _ladder(flow: Flow, h: HouseholdSnapshot, t: TenancySnapshot, today: date,
             segment: Segment, notes: list[str]) -> list[tuple[tuple[int, int], StepDecision]]:
     out: list[tuple[tuple[int, int], StepDecision]] = []
     taken = t.open_case.steps_taken if t.open_case else {}
+    # A step a newer flow version put before steps this case already took is passed
+    # over: on the day a flow changes, open cases get no burst of steps meant for an
+    # earlier stage, and their next step is not put off. Only in the segment the case
+    # opened in (a case that now needs care takes its new ladder's steps, e.g. a visit).
+    own = t.open_case is not None and t.open_case.segment == segment.id
+    passed = max((i for i, s in enumerate(segment.ladder) if s in taken), default=-1) \
+        if own else -1
     for i, step_id in enumerate(segment.ladder):
         step = flow.steps[step_id]
-        if step.id in taken:
+        if step.id in taken or i < passed:
             continue
         trigger = trigger_met(step, t, today)
         if trigger is None:

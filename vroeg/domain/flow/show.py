@@ -4,7 +4,7 @@ draw Mermaid blocks as pictures), plus the case state machine as a diagram."""
 from __future__ import annotations
 
 from vroeg.domain import case_state as cs
-from vroeg.domain.flow.model import ACTION_TITLES, Flow, Step
+from vroeg.domain.flow.model import ACTION_TITLES, Flow, Step, Trigger
 
 
 def _channels(step: Step) -> str:
@@ -23,6 +23,12 @@ def _what(step: Step) -> str:
 
 def _when(step: Step) -> str:
     return " **of / or** ".join(t.describe() for t in step.when)
+
+
+def _reacts_to(r: Step) -> str:
+    """A reaction's event, and its own `when` where it has one."""
+    cond = " of / or ".join(t.describe() for t in r.when if t != Trigger())
+    return f"{r.on}, als / if {cond}" if cond else r.on
 
 
 def _row(*cells: str) -> str:
@@ -78,7 +84,7 @@ def markdown(flow: Flow) -> str:
                   _row("reactie / reaction", "op / on", "actie / action", "kanalen / channels",
                        "ook tijdens pauze / during a pause"), "|---|---|---|---|---|"]
         for r in flow.reactions:
-            lines.append(_row(f"**{r.id}** {r.title}", r.on, _what(r), _channels(r),
+            lines.append(_row(f"**{r.id}** {r.title}", _reacts_to(r), _what(r), _channels(r),
                               {"no": "nee / no", "also": "ja / yes",
                                "only": "alleen / only",
                                "debt_help": "alleen in schuldhulp / only in debt help"}[
@@ -140,7 +146,7 @@ def text(flow: Flow) -> str:
     if flow.reactions:
         lines.append("\nReacties / reactions:")
         for r in flow.reactions:
-            lines.append(f"  op / on {r.on}: {r.id} ({ACTION_TITLES[r.action]})")
+            lines.append(f"  op / on {_reacts_to(r)}: {r.id} ({ACTION_TITLES[r.action]})")
     return "\n".join(lines)
 
 
