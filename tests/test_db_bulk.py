@@ -84,3 +84,22 @@ def test_update_rows_stores_what_save_stores(tenancies: list[int], vroeg_home: P
         "matched", tenancies[0], [], "betalingskenmerk", DAY)
     assert (two.status, two.tenancy_id, two.candidates, two.matched_on) == (
         "unmatched", None, [{"tenancy_id": 7, "score": 0.5}], None)
+
+
+def test_a_payment_whose_key_is_booked_is_not_posted_twice(tenancies: list[int],
+                                                           vroeg_home: Path) -> None:
+    from vroeg.banking.matching import match_and_post
+
+    r = import_bank_file(write_statement(vroeg_home / "s.xml", DAY, [credit(1, DAY),
+                                                                      credit(2, DAY)]))
+    assert r.status == "imported", r.reason
+    one, two = BankTransaction.objects.order_by("pk")
+    # The first one's posting is in the ledger already (written some other way): the
+    # match does not post it again, and still posts the second.
+    LedgerEntry.objects.create(tenancy_id=tenancies[0], kind="payment", amount=-one.amount,
+                               booked_on=DAY, source_key=f"bank:{one.pk}")
+    result = match_and_post(DAY)
+    assert result.matched == 2
+    assert LedgerEntry.objects.filter(source_key=f"bank:{one.pk}").count() == 1
+    assert LedgerEntry.objects.filter(source_key=f"bank:{two.pk}").count() == 1
+    assert set(BankTransaction.objects.values_list("status", flat=True)) == {"matched"}

@@ -58,10 +58,25 @@ def insert_entries(entries: list[LedgerEntry]) -> None:
                               for e in entries])
 
 
-def insert_new_rows(rows: list[dict[str, Any]]) -> int:
-    """Insert the rows (as for insert_rows) whose source key is not booked yet."""
-    existing = _booked([r["source_key"] for r in rows])
-    return insert_rows(LedgerEntry, [r for r in rows if r["source_key"] not in existing])
+def insert_new_rows(rows: list[dict[str, Any]], what: str = "ledger") -> list[dict[str, Any]]:
+    """Insert the rows (as for insert_rows) whose source key is not booked yet; returns
+    those inserted. Must run inside a transaction.
+
+    The keys are not looked up first: where the caller only makes rows that are not
+    booked (each tenancy's charges after its last one, a day's new bank entries), the
+    look-up cost a tenth of a large day's ledger and match stages. Were one booked some
+    other way, its unique source key stops the insert, which is undone to a savepoint,
+    and the rows are inserted again without the keys already booked."""
+    try:
+        with transaction.atomic():  # a savepoint: the rows, or none of them
+            insert_rows(LedgerEntry, rows)
+        return rows
+    except IntegrityError:
+        existing = _booked([r["source_key"] for r in rows])
+        log.warning("%s: %d key(s) already booked, skipped", what, len(existing))
+        fresh = [r for r in rows if r["source_key"] not in existing]
+        insert_rows(LedgerEntry, fresh)
+        return fresh
 
 
 def _insert(entries: list[LedgerEntry]) -> PostingResult:
@@ -131,10 +146,8 @@ def charges_due(tenancies: Iterable[Tenancy | ChargeRow], last_charged: dict[int
 def post_charges(through: date, takeover_on: date) -> PostingResult:
     """Every rent charge due on or before `through` that is not booked yet.
 
-    Only due dates after each tenancy's last charge are made, so a rerun makes none:
-    the keys are not looked up first (a tenth of a 100,000-tenancy day's ledger stage).
-    Were one booked some other way, its unique source key stops the part's insert, and
-    the part is inserted again without the keys already booked."""
+    Only due dates after each tenancy's last charge are made, so a rerun makes none
+    (insert_new_rows still skips a key booked some other way)."""
     last_charged = dict(LedgerEntry.objects.filter(kind=EntryKind.CHARGE)
                         .values("tenancy_id").annotate(last=Max("due_on"))
                         .values_list("tenancy_id", "last"))
@@ -147,15 +160,7 @@ def post_charges(through: date, takeover_on: date) -> PostingResult:
         for i in range(0, len(tenancies), CHARGE_CHUNK):
             rows = charges_due(tenancies[i:i + CHARGE_CHUNK], last_charged, through,
                                takeover_on)
-            try:
-                with transaction.atomic():  # a savepoint: the part, or none of it
-                    insert_rows(LedgerEntry, rows)
-            except IntegrityError:
-                existing = _booked([r["source_key"] for r in rows])
-                log.warning("post_charges: %d charge key(s) already booked, skipped",
-                            len(existing))
-                rows = [r for r in rows if r["source_key"] not in existing]
-                insert_rows(LedgerEntry, rows)
+            rows = insert_new_rows(rows, "post_charges")
             count, amount = count + len(rows), sum((r["amount"] for r in rows), amount)
     return PostingResult(count, amount)
 
