@@ -103,3 +103,17 @@ def test_a_payment_whose_key_is_booked_is_not_posted_twice(tenancies: list[int],
     assert LedgerEntry.objects.filter(source_key=f"bank:{one.pk}").count() == 1
     assert LedgerEntry.objects.filter(source_key=f"bank:{two.pk}").count() == 1
     assert set(BankTransaction.objects.values_list("status", flat=True)) == {"matched"}
+
+
+def test_a_row_refused_for_another_reason_is_not_taken_for_a_booked_key(
+        tenancies: list[int], caplog: pytest.LogCaptureFixture) -> None:
+    from django.db import IntegrityError
+
+    from vroeg.ledger.actions import insert_new_rows
+
+    row = {"tenancy_id": None, "kind": "payment", "amount": Decimal("-1.00"),
+           "booked_on": DAY, "source_key": "x:null"}
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_new_rows([row])
+    assert "already booked" not in caplog.text
+    assert not LedgerEntry.objects.filter(source_key="x:null").exists()

@@ -42,13 +42,18 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> in
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     # One converter per column, chosen once: a large day inserts 100,000 rows of ten
     # columns, and deciding per value what to do cost more than the INSERT.
+    # A default is made once, unless it is a function meant to give each row its own
+    # value (uuid4, say; list and dict give equal ones).
     columns_in = []
     for f in fields:
         prepare = _insert_preparer(f, conn)
         auto = getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
-        columns_in.append((f.attname, prepare, prepare(now if auto else f.get_default())))
-    params = [[prepare(row[name]) if name in row else default
-               for name, prepare, default in columns_in] for row in rows]
+        each = not auto and callable(f.default) and f.default not in (list, dict)
+        columns_in.append((f.attname, f, prepare, None if each else prepare(
+            now if auto else f.get_default()), each))
+    params = [[prepare(row[name]) if name in row else
+               prepare(f.get_default()) if each else default
+               for name, f, prepare, default, each in columns_in] for row in rows]
     table = _quote(model._meta.db_table)
     columns = ", ".join(_quote(f.column) for f in fields)
     with connection.cursor() as cursor:

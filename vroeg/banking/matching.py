@@ -180,8 +180,8 @@ def pending_entries(through: date) -> list[Pending]:
         currency="EUR", booked=True).order_by("booked_on", "pk")
     names = [f.name for f in fields(Pending) if f.name != "candidates"]
     rows = [Pending(*row) for row in values_rows(queryset, names)]
-    # Candidates (JSON) only where there are any: the unmatched of earlier days.
-    listed = dict(queryset.filter(status=TxnStatus.UNMATCHED).values_list("pk", "candidates"))
+    # Candidates (JSON) only where there are any (the unmatched of earlier days).
+    listed = dict(queryset.exclude(candidates=[]).values_list("pk", "candidates"))
     for row in rows:
         row.candidates = listed.get(row.pk) or []
     return rows

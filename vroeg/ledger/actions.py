@@ -73,6 +73,8 @@ def insert_new_rows(rows: list[dict[str, Any]], what: str = "ledger") -> list[di
         return rows
     except IntegrityError:
         existing = _booked([r["source_key"] for r in rows])
+        if not existing:
+            raise  # not a key booked twice (a foreign key, a NULL): nothing to skip
         log.warning("%s: %d key(s) already booked, skipped", what, len(existing))
         fresh = [r for r in rows if r["source_key"] not in existing]
         insert_rows(LedgerEntry, fresh)
