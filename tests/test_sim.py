@@ -90,12 +90,15 @@ def test_simulate_compares_two_policies_and_writes_the_report(tmp_path):
     assert set(out["policies"]) == {"sociaal-incasseren", "bellen-iedereen"}
     default, calls = out["policies"]["sociaal-incasseren"], out["policies"]["bellen-iedereen"]
     assert default["seeds"] == [1, 2] == calls["seeds"]
-    # Staff calling every late tenant: no email or SMS, more tasks than the default flow.
+    # Staff calling every late tenant: no email or SMS, and a case vroeg took a step in
+    # is closed by a person (the first step is a call), where the default flow closes
+    # some on its messages alone. (The staff task counts are too few to tell apart in
+    # one month of 120 tenancies: with flow v5 both means were 6.)
     assert set(calls["messages"]) <= {"letter"} and "email" in default["messages"]
-    assert calls["staff_tasks"]["mean"] > default["staff_tasks"]["mean"]
-    diff = out["comparison"]["staff_tasks"]
-    assert diff["difference"] == pytest.approx(calls["staff_tasks"]["mean"]
-                                               - default["staff_tasks"]["mean"])
+    after = "automation_rate_after_steps"
+    assert calls[after]["mean"] < default[after]["mean"]
+    diff = out["comparison"][after]
+    assert diff["difference"] == pytest.approx(calls[after]["mean"] - default[after]["mean"])
     report = Path(out["report"])
     assert report.is_file() and report.parent == home / "reports"
     page = report.read_text(encoding="utf-8")
