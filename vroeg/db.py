@@ -46,7 +46,7 @@ def insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> in
     # value (uuid4, say; list and dict give equal ones).
     columns_in = []
     for f in fields:
-        prepare = _insert_preparer(f, conn)
+        prepare = _preparer(f, conn, cut=True)
         auto = getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
         each = not auto and callable(f.default) and f.default not in (list, dict)
         columns_in.append((f.attname, f, prepare, None if each else prepare(
@@ -132,42 +132,25 @@ def update_rows(model: type[models.Model], objs: Sequence[Any], names: Iterable[
             cursor.executemany(sql, chunk)
 
 
-def _preparer(field: models.Field[Any, Any], conn: Any) -> Any:
-    """get_db_prep_save for one column, paid only where a value needs converting: plain
-    text, numbers and NULL go as they are, dates are converted once each, and an empty
-    JSON list (a matched payment's candidates) once."""
+def _preparer(field: models.Field[Any, Any], conn: Any, cut: bool = False) -> Any:
+    """get_db_prep_save for one column (what insert_rows and update_rows store), paid only
+    where a value needs converting. Text, int, bool and NULL go to the driver as they are
+    (what get_db_prep_save returns for them anyway); a finite Decimal too (rents differ per
+    tenancy: a memo would not help); dates and other decimals are converted once per
+    distinct value (a day's rows share their dates), and an empty JSON list (a matched
+    payment's candidates) once. With `cut`, text longer than a CharField's max_length is
+    cut: PostgreSQL refuses it, SQLite would keep it."""
     def prep(value: Any) -> Any:
         return field.get_db_prep_save(value, conn)
 
     if isinstance(field, models.JSONField):
         empty = prep([])
         return lambda value: empty if type(value) is list and not value else prep(value)
-    if isinstance(field, models.CharField | models.TextField):
-        return lambda value: value if type(value) is str or value is None else prep(value)
-    if isinstance(field, models.IntegerField | models.ForeignKey):
-        return lambda value: value if type(value) is int or value is None else prep(value)
-    if isinstance(field, models.DateField) and not isinstance(field, models.DateTimeField):
-        return _Memo(prep).__getitem__
-    return prep
-
-
-def _insert_preparer(field: models.Field[Any, Any], conn: Any) -> Any:
-    """What insert_rows stores for a value of `field`: get_db_prep_save's result, paid only
-    where a value needs converting. Text, int, bool and NULL go to the driver as they are
-    (what get_db_prep_save returns for them anyway); a finite Decimal too (rents differ per
-    tenancy: a memo would not help); dates and other decimals are converted once per
-    distinct value (a day's rows share their dates). Text longer than a CharField's
-    max_length is cut: PostgreSQL refuses it, SQLite would keep it."""
-    def prep(value: Any) -> Any:
-        return field.get_db_prep_save(value, conn)
-
-    if isinstance(field, models.JSONField):
-        return prep
-    if isinstance(field, models.CharField):
-        limit = field.max_length or 0
-        return lambda value: (value if not limit or len(value) <= limit else value[:limit]) \
+    if isinstance(field, models.CharField) and cut and field.max_length:
+        limit = field.max_length
+        return lambda value: (value if len(value) <= limit else value[:limit]) \
             if type(value) is str else None if value is None else prep(value)
-    if isinstance(field, models.TextField):
+    if isinstance(field, models.CharField | models.TextField):
         return lambda value: value if type(value) is str or value is None else prep(value)
     if isinstance(field, models.BooleanField):
         return lambda value: value if type(value) is bool or value is None else prep(value)

@@ -60,7 +60,7 @@ def insert_entries(entries: list[LedgerEntry]) -> None:
 
 def insert_new_rows(rows: list[dict[str, Any]], what: str = "ledger") -> list[dict[str, Any]]:
     """Insert the rows (as for insert_rows) whose source key is not booked yet; returns
-    those inserted. Must run inside a transaction.
+    those inserted.
 
     The keys are not looked up first: where the caller only makes rows that are not
     booked (each tenancy's charges after its last one, a day's new bank entries), the
